@@ -1,0 +1,2 @@
+//! xvlab: an autograder and lab harness for operating-systems labs on an
+//! xv6-style RISC-V kernel written in Rust.
