@@ -673,8 +673,13 @@ pub fn scheduler() -> ! {
 
     loop {
         // The most recent process to run may have had interrupts turned off;
-        // enable them to avoid a deadlock if all processes are waiting.
+        // enable them to avoid a deadlock if all processes are waiting, and
+        // let any pending device interrupt in now.
         intr_on();
+        // Then scan with interrupts off, so that an interrupt that makes a
+        // process runnable cannot slip in between the scan and the wfi
+        // below (it stays pending, and wfi returns at once).
+        intr_off();
 
         let mut found = false;
         for p in PROCS.iter() {
@@ -701,6 +706,7 @@ pub fn scheduler() -> ! {
         if !found {
             // Nothing to run: stop this hart until an interrupt arrives,
             // rather than spinning and stealing host CPU time from QEMU.
+            // wfi wakes for a pending interrupt even with interrupts off.
             wfi();
         }
     }
