@@ -1,5 +1,24 @@
 //! xvlab: an autograder and lab harness for operating-systems labs on an
 //! xv6-style RISC-V kernel written in Rust.
 
-pub mod transcript;
+pub mod assets;
+pub mod check;
+pub mod cli;
+pub mod doctor;
+pub mod exit;
+pub mod git;
+pub mod grade;
+pub mod image;
+pub mod kbuild;
+pub mod lab;
+pub mod patch;
+pub mod plan;
+pub mod progress;
+pub mod qemu;
+pub mod report;
+pub mod rubric;
+pub mod selftest;
 pub mod session;
+pub mod student;
+pub mod submission;
+pub mod transcript;

@@ -46,7 +46,9 @@ impl Transcript {
         let mut next_typed = typed.iter().peekable();
         for text in text.split('\n') {
             if let Some(cmd) = next_typed.peek()
-                && let Some(prefix) = text.strip_suffix(cmd.as_str()).and_then(|t| t.strip_suffix(PROMPT))
+                && let Some(prefix) = text
+                    .strip_suffix(cmd.as_str())
+                    .and_then(|t| t.strip_suffix(PROMPT))
             {
                 // Background output may precede the prompt on its line.
                 if !prefix.is_empty() {
@@ -68,7 +70,10 @@ impl Transcript {
             });
         }
         // A transcript ending in a newline has no partial last line.
-        if lines.last().is_some_and(|l| l.text.is_empty() && l.kind == LineKind::Output) {
+        if lines
+            .last()
+            .is_some_and(|l| l.text.is_empty() && l.kind == LineKind::Output)
+        {
             lines.pop();
         }
         Transcript { raw, lines }
@@ -110,7 +115,10 @@ impl Transcript {
     /// The last `n` lines (input and output), for evidence in reports.
     pub fn tail(&self, n: usize) -> Vec<&str> {
         let start = self.lines.len().saturating_sub(n);
-        self.lines[start..].iter().map(|l| l.text.as_str()).collect()
+        self.lines[start..]
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect()
     }
 }
 
@@ -170,7 +178,10 @@ mod tests {
         assert_eq!(out, ["hi", "$ "]);
         // A check for the token typed on the command line cannot be met by
         // the echo.
-        let tr = t("$ usertests -k a1b2 x\nsomething\n", &["usertests -k a1b2 x"]);
+        let tr = t(
+            "$ usertests -k a1b2 x\nsomething\n",
+            &["usertests -k a1b2 x"],
+        );
         assert!(tr.find(&Regex::new("a1b2").unwrap()).is_none());
     }
 
@@ -186,10 +197,18 @@ mod tests {
     #[test]
     fn background_output_before_prompt_is_split_off() {
         let tr = t("b$ echo c\nc\n", &["echo c"]);
-        let kinds: Vec<_> = tr.lines().iter().map(|l| (l.text.as_str(), l.kind)).collect();
+        let kinds: Vec<_> = tr
+            .lines()
+            .iter()
+            .map(|l| (l.text.as_str(), l.kind))
+            .collect();
         assert_eq!(
             kinds,
-            [("b", LineKind::Output), ("$ echo c", LineKind::Input), ("c", LineKind::Output)]
+            [
+                ("b", LineKind::Output),
+                ("$ echo c", LineKind::Input),
+                ("c", LineKind::Output)
+            ]
         );
     }
 

@@ -1,6 +1,6 @@
 //! The user-space runtime shared by every program on the xv6 file system.
 //!
-//! It owns four things:
+//! It owns five things:
 //! - [`sys`]: the raw system-call layer. Every xv6 system call with C's
 //!   argument and return types, plus [`sys::syscall`], which puts any values in
 //!   any argument registers. Nothing is checked; tests use it to hand the
@@ -17,6 +17,10 @@
 //!   (also the `#[global_allocator]`, so programs may use `alloc`), and
 //!   `print!`-style macros that format into a small stack buffer and write it
 //!   out in as few `write` calls as possible.
+//! - support for the programs that test the kernel ([`harness`]): verdict
+//!   lines that carry a grader's per-run token and leave in one `write`,
+//!   running a test in a child process, and counting free memory and
+//!   process slots to catch a kernel that loses them.
 //!
 //! Every process is single-threaded (xv6 has no threads and no signal
 //! handlers); the global state in this crate relies on that.
@@ -28,6 +32,7 @@ extern crate alloc;
 pub mod args;
 pub mod cstr;
 pub mod fs;
+pub mod harness;
 pub mod print;
 pub mod process;
 pub mod runtime;

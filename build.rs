@@ -1,0 +1,79 @@
+//! Embeds the lab definitions, the grading material and the pristine
+//! reference kernel tree in the `xvlab` binary, so that an installed xvlab
+//! (`cargo install --path .`) works from any directory. Generates
+//! `$OUT_DIR/assets.rs`: a sorted table of (path, bytes).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// What to embed, relative to the crate root. Directories are walked;
+/// build output and editor litter are skipped.
+const ROOTS: &[&str] = &[
+    "labs",
+    "grading",
+    "reference-kernel/Cargo.toml",
+    "reference-kernel/Cargo.lock",
+    "reference-kernel/README.md",
+    "reference-kernel/.cargo",
+    "reference-kernel/kernel",
+    "reference-kernel/user",
+    "reference-kernel/xv6fs",
+];
+
+fn main() {
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for r in ROOTS {
+        // Watch each root itself: reference-kernel/target must not be
+        // watched, or every kernel build would rebuild xvlab.
+        println!("cargo:rerun-if-changed={r}");
+        collect(&root, &root.join(r), &mut files);
+    }
+    files.sort();
+
+    let mut out =
+        String::from("/// Embedded files: (path relative to the repository root, contents).\n");
+    out.push_str("pub static FILES: &[(&str, &[u8])] = &[\n");
+    for rel in &files {
+        let abs = root.join(rel);
+        writeln!(
+            out,
+            "    ({rel:?}, include_bytes!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("write to String");
+    }
+    out.push_str("];\n");
+    let dest =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("assets.rs");
+    std::fs::write(dest, out).expect("write assets.rs");
+}
+
+fn collect(root: &Path, path: &Path, files: &mut Vec<String>) {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return; // optional files (e.g. a README not written yet)
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "target"
+        || name.starts_with(".#")
+        || name.ends_with('~')
+        || name.ends_with(".img")
+        || name == ".DS_Store"
+    {
+        return;
+    }
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .expect("read embedded directory")
+            .map(|e| e.expect("read directory entry").path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            collect(root, &e, files);
+        }
+    } else if meta.is_file() {
+        let rel = path.strip_prefix(root).expect("path under the crate root");
+        files.push(rel.to_str().expect("UTF-8 path").replace('\\', "/"));
+    }
+}

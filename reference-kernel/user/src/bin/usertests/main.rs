@@ -1,0 +1,267 @@
+//! usertests: tests of the kernel's system calls, memory management and file
+//! system, and the yardstick of the lazy-allocation lab.
+//!
+//! `usertests` runs every test, `usertests NAME...` the named ones (in that
+//! order), `usertests -l` lists the names. `-k TOKEN` appends ` [TOKEN]` to
+//! every verdict line (see `user::harness`); `-t` also prints how many clock
+//! ticks each test took.
+//!
+//! Each test is a function run in a child process of its own: it passes if
+//! the child exits with status 0, and a test that fails (or crashes, or is
+//! killed) does not stop the others. Output, per test, is one line `test
+//! NAME: OK` or `test NAME: FAILED` (a failing test says why on the line
+//! before, prefixed with its name), then `ALL TESTS PASSED` or `SOME TESTS
+//! FAILED`.
+//!
+//! As xv6's usertests does, the run counts the free physical pages before the
+//! first test and after the last, and fails with `FAILED -- lost some free
+//! pages AFTER (out of BEFORE)` if the kernel lost some. Before the second
+//! count it waits until every process a test left behind has gone, so that
+//! only memory the kernel really lost is missing.
+//!
+//! The tests are xv6's (same intent, our own code), plus tests aimed at the
+//! mistakes students make in the lazy-allocation lab (module `lazy`). The
+//! runner itself never allocates, so it keeps reporting when the heap is what
+//! the kernel breaks.
+
+#![no_std]
+#![no_main]
+
+mod files;
+mod lazy;
+mod memory;
+mod pointers;
+mod probe;
+mod procs;
+
+use user::harness::{self, NPROC, Reporter};
+use user::{Args, ByteStr, eprintln, println};
+
+user::entry!(main);
+
+/// One test: its name on the command line and in verdicts, and its body,
+/// which runs in a child process and fails by exiting with a non-zero status
+/// (normally through `fail!`).
+struct Test {
+    name: &'static str,
+    run: fn(),
+}
+
+impl Test {
+    const fn new(name: &'static str, run: fn()) -> Test {
+        Test { name, run }
+    }
+}
+
+/// Every test, in the order a full run takes them: bad arguments to system
+/// calls first, then files, processes, memory, and the lazy-lab tests.
+const TESTS: &[Test] = &[
+    // Bad pointers and strings handed to system calls.
+    Test::new("copyin", pointers::copyin),
+    Test::new("copyout", pointers::copyout),
+    Test::new("copyinstr1", pointers::copyinstr1),
+    Test::new("copyinstr2", pointers::copyinstr2),
+    Test::new("copyinstr3", pointers::copyinstr3),
+    Test::new("rwsbrk", pointers::rwsbrk),
+    Test::new("pgbug", pointers::pgbug),
+    Test::new("validatetest", pointers::validatetest),
+    Test::new("argptest", pointers::argptest),
+    Test::new("badarg", pointers::badarg),
+    Test::new("bigargtest", pointers::bigargtest),
+    // Files and directories.
+    Test::new("truncate1", files::truncate1),
+    Test::new("truncate2", files::truncate2),
+    Test::new("truncate3", files::truncate3),
+    Test::new("openiput", files::openiput),
+    Test::new("exitiput", files::exitiput),
+    Test::new("iput", files::iput),
+    Test::new("opentest", files::opentest),
+    Test::new("writetest", files::writetest),
+    Test::new("writebig", files::writebig),
+    Test::new("createtest", files::createtest),
+    Test::new("dirtest", files::dirtest),
+    Test::new("sharedfd", files::sharedfd),
+    Test::new("fourfiles", files::fourfiles),
+    Test::new("createdelete", files::createdelete),
+    Test::new("unlinkread", files::unlinkread),
+    Test::new("linktest", files::linktest),
+    Test::new("concreate", files::concreate),
+    Test::new("linkunlink", files::linkunlink),
+    Test::new("subdir", files::subdir),
+    Test::new("bigwrite", files::bigwrite),
+    Test::new("bigfile", files::bigfile),
+    Test::new("fourteen", files::fourteen),
+    Test::new("rmdot", files::rmdot),
+    Test::new("dirfile", files::dirfile),
+    Test::new("iref", files::iref),
+    Test::new("bigdir", files::bigdir),
+    // Processes.
+    Test::new("exectest", procs::exectest),
+    Test::new("pipe1", procs::pipe1),
+    Test::new("killstatus", procs::killstatus),
+    Test::new("preempt", procs::preempt),
+    Test::new("exitwait", procs::exitwait),
+    Test::new("reparent", procs::reparent),
+    Test::new("twochildren", procs::twochildren),
+    Test::new("forkfork", procs::forkfork),
+    Test::new("forkforkfork", procs::forkforkfork),
+    Test::new("reparent2", procs::reparent2),
+    Test::new("forktest", procs::forktest),
+    // Memory.
+    Test::new("mem", memory::mem),
+    Test::new("sbrkbasic", memory::sbrkbasic),
+    Test::new("sbrkmuch", memory::sbrkmuch),
+    Test::new("kernmem", memory::kernmem),
+    Test::new("MAXVAplus", memory::maxvaplus),
+    Test::new("sbrkfail", memory::sbrkfail),
+    Test::new("sbrkarg", memory::sbrkarg),
+    Test::new("bsstest", memory::bsstest),
+    Test::new("stacktest", memory::stacktest),
+    Test::new("textwrite", memory::textwrite),
+    Test::new("sbrkbugs", memory::sbrkbugs),
+    Test::new("sbrklast", memory::sbrklast),
+    Test::new("sbrk8000", memory::sbrk8000),
+    Test::new("execout", memory::execout),
+    // The lazy-allocation lab's own tests.
+    Test::new("lazyrw", lazy::lazyrw),
+    Test::new("lazypipe", lazy::lazypipe),
+    Test::new("lazystr", lazy::lazystr),
+    Test::new("lazyexec", lazy::lazyexec),
+    Test::new("lazyzero", lazy::lazyzero),
+    Test::new("lazybounds", lazy::lazybounds),
+    Test::new("lazyguard", lazy::lazyguard),
+    Test::new("lazyfork", lazy::lazyfork),
+    Test::new("lazyalign", lazy::lazyalign),
+    Test::new("sbrktop", lazy::sbrktop),
+];
+
+/// How long (clock ticks) to wait for a test's leftover processes to go
+/// before counting free memory anyway.
+const SETTLE_TICKS: i32 = 100;
+
+/// What the command line asked for.
+struct Options {
+    /// `-k TOKEN`.
+    token: Option<&'static [u8]>,
+    /// `-l`: list the test names and stop.
+    list: bool,
+    /// `-t`: report each test's (and each free-page count's) duration.
+    timing: bool,
+    /// Indices into `TESTS` of the tests named, in order (none: all).
+    chosen: [usize; MAX_CHOSEN],
+    nchosen: usize,
+}
+
+/// Most test names one command line can give (xv6's exec takes 32 arguments
+/// in all).
+const MAX_CHOSEN: usize = 32;
+
+fn main(args: Args) -> i32 {
+    let Some(opts) = parse(args) else {
+        eprintln!("usage: usertests [-k TOKEN] [-t] [-l] [NAME...]");
+        return 2;
+    };
+    if opts.list {
+        for t in TESTS {
+            println!("{}", t.name);
+        }
+        return 0;
+    }
+    let report = Reporter::new(opts.token);
+
+    println!("usertests starting");
+    // Process slots and free pages as they are before any test: afterwards
+    // both must come back.
+    let start = user::uptime();
+    let slots = harness::spare_processes(NPROC);
+    let free0 = harness::countfree();
+    if opts.timing {
+        println!("time free-page count: {} ticks", user::uptime() - start);
+    }
+
+    // No names means every test, in table order.
+    let every: [usize; TESTS.len()] = core::array::from_fn(|i| i);
+    let order = if opts.nchosen == 0 {
+        &every[..]
+    } else {
+        &opts.chosen[..opts.nchosen]
+    };
+    let mut all_ok = true;
+    for &i in order {
+        let test = &TESTS[i];
+        let start = user::uptime();
+        harness::set_test_name(test.name);
+        let ok = harness::run_in_child(test.run) == Ok(0);
+        report.test(test.name, ok);
+        all_ok &= ok;
+        if opts.timing {
+            println!("time {}: {} ticks", test.name, user::uptime() - start);
+        }
+        // The next test (and the final count) must not meet this one's
+        // leftovers.
+        if !harness::settle(slots, SETTLE_TICKS) {
+            println!(
+                "usertests: {}: processes left behind did not exit",
+                test.name
+            );
+        }
+    }
+
+    let start = user::uptime();
+    let free1 = harness::countfree();
+    if opts.timing {
+        println!("time free-page count: {} ticks", user::uptime() - start);
+    }
+    match (free0, free1) {
+        (Some(before), Some(after)) if after < before => {
+            report.verdict(format_args!(
+                "FAILED -- lost some free pages {after} (out of {before})"
+            ));
+            all_ok = false;
+        }
+        (Some(_), Some(_)) => {}
+        _ => {
+            println!("usertests: could not count free pages");
+            all_ok = false;
+        }
+    }
+    report.summary(all_ok);
+    if all_ok { 0 } else { 1 }
+}
+
+/// Parses the command line; `None` means a usage error (which has been
+/// explained on standard error when it is more than a bad option).
+fn parse(args: Args) -> Option<Options> {
+    let mut opts = Options {
+        token: None,
+        list: false,
+        timing: false,
+        chosen: [0; MAX_CHOSEN],
+        nchosen: 0,
+    };
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        match arg.to_bytes() {
+            b"-k" => {
+                let token = rest.next()?.to_bytes();
+                if !harness::valid_token(token) {
+                    eprintln!("usertests: bad token for -k");
+                    return None;
+                }
+                opts.token = Some(token);
+            }
+            b"-l" => opts.list = true,
+            b"-t" => opts.timing = true,
+            name if name.starts_with(b"-") => return None,
+            name => {
+                let Some(i) = TESTS.iter().position(|t| t.name.as_bytes() == name) else {
+                    eprintln!("usertests: no test named {}", ByteStr(name));
+                    return None;
+                };
+                *opts.chosen.get_mut(opts.nchosen)? = i;
+                opts.nchosen += 1;
+            }
+        }
+    }
+    Some(opts)
+}

@@ -1,0 +1,871 @@
+//! Checks: a plan's tests applied to the outcomes of its sessions, giving
+//! one [`TestResult`] per test, with a reason a student understands and the
+//! console lines that show it.
+//!
+//! A test passes iff, in each VM it reads, every `match` regex matches some
+//! output line and no `no_match` regex matches any. Only output counts:
+//! lines the grader typed (and the shell echoed) never do. How a session
+//! ended does not decide by itself: a kernel that printed `test lazy alloc:
+//! OK` and then panicked in the next test has still passed the first.
+//!
+//! When a test fails, its reason is the most informative failure first: a
+//! panic, timeout or output flood explains why expected lines are missing,
+//! so it comes before them; an unexpected line (`FAILED -- lost some free
+//! pages …`) is the direct cause of a failure, so it comes before missing
+//! ones. Points are all or nothing. The per-run token is shown as `…` in
+//! reasons (it changes every run) but kept in the evidence lines, which are
+//! the console's own words.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::plan::{Check, Plan, PlannedTest};
+use crate::session::{SessionEnd, SessionOutcome, Waiting};
+
+/// Console lines kept as evidence of a failure.
+pub const EVIDENCE_LINES: usize = 15;
+
+/// Failing cases of an `all_cases` test named in its reason and details;
+/// more are counted.
+const CASES_SHOWN: usize = 8;
+
+/// Why every test fails when the submission does not compile.
+pub const NOT_BUILT: &str = "the kernel did not build";
+
+/// The verdict on one test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestResult {
+    pub name: String,
+    /// Points the test is worth.
+    pub max_score: u32,
+    /// VM time of the sessions the test read (summed, for `all_cases`).
+    pub duration: Duration,
+    /// `None` iff the test passed.
+    pub failure: Option<Failure>,
+}
+
+/// Why a test failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The most informative failure, in one line.
+    pub reason: String,
+    /// The other failures, one line each, most informative first.
+    pub details: Vec<String>,
+    /// The end of the console transcript that shows it.
+    pub evidence: Option<Evidence>,
+}
+
+/// The last lines of one VM's console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// The VM's name (`usertests/sbrkarg`).
+    pub session: String,
+    /// Input and output lines, as normalised; empty if it printed nothing.
+    pub lines: Vec<String>,
+}
+
+impl TestResult {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// All or nothing.
+    pub fn score(&self) -> u32 {
+        if self.passed() { self.max_score } else { 0 }
+    }
+}
+
+/// Checks every test of `plan` against the outcomes of its sessions
+/// (matched by VM name). A session without an outcome fails the tests that
+/// read it.
+pub fn evaluate(plan: &Plan, outcomes: &[SessionOutcome]) -> Vec<TestResult> {
+    let by_name: HashMap<&str, &SessionOutcome> =
+        outcomes.iter().map(|o| (o.name.as_str(), o)).collect();
+    plan.tests()
+        .iter()
+        .map(|t| evaluate_with(plan, t, &by_name))
+        .collect()
+}
+
+/// Checks one test of `plan`, e.g. to report progress as soon as the
+/// sessions it reads (`test.checks[..].session`) have finished.
+pub fn evaluate_test(plan: &Plan, test: &PlannedTest, outcomes: &[SessionOutcome]) -> TestResult {
+    let by_name: HashMap<&str, &SessionOutcome> =
+        outcomes.iter().map(|o| (o.name.as_str(), o)).collect();
+    evaluate_with(plan, test, &by_name)
+}
+
+/// Every test of `plan` failed because the kernel did not build (the
+/// report carries the compiler's errors).
+pub fn not_built(plan: &Plan) -> Vec<TestResult> {
+    plan.tests()
+        .iter()
+        .map(|t| TestResult {
+            name: t.name.clone(),
+            max_score: t.points,
+            duration: Duration::ZERO,
+            failure: Some(Failure {
+                reason: NOT_BUILT.to_string(),
+                details: Vec::new(),
+                evidence: None,
+            }),
+        })
+        .collect()
+}
+
+fn evaluate_with(
+    plan: &Plan,
+    test: &PlannedTest,
+    outcomes: &HashMap<&str, &SessionOutcome>,
+) -> TestResult {
+    let mut duration = Duration::ZERO;
+    let mut failed: Vec<(&Check, Failure)> = Vec::new();
+    for check in &test.checks {
+        let outcome = outcomes.get(check.session.as_str()).copied();
+        if let Some(o) = outcome {
+            duration += o.duration;
+        }
+        if let Some(f) = evaluate_check(plan, check, outcome) {
+            failed.push((check, f));
+        }
+    }
+    let failure = if test.all_cases {
+        summarise_cases(failed, test.checks.len())
+    } else {
+        failed.into_iter().next().map(|(_, f)| f)
+    };
+    TestResult {
+        name: test.name.clone(),
+        max_score: test.points,
+        duration,
+        failure,
+    }
+}
+
+/// One failure for an `all_cases` test from its failing cases' failures.
+fn summarise_cases(failed: Vec<(&Check, Failure)>, cases: usize) -> Option<Failure> {
+    let first_evidence = failed.first()?.1.evidence.clone();
+    let name = |c: &Check| c.case.clone().unwrap_or_else(|| c.session.clone());
+    let shown: Vec<String> = failed
+        .iter()
+        .take(CASES_SHOWN)
+        .map(|(c, _)| name(c))
+        .collect();
+    let reason = if failed.len() <= CASES_SHOWN {
+        format!("failed in cases: {}", shown.join(", "))
+    } else {
+        format!(
+            "failed in {} of {cases} cases: {} and {} more",
+            failed.len(),
+            shown.join(", "),
+            failed.len() - CASES_SHOWN
+        )
+    };
+    let details = failed
+        .iter()
+        .take(CASES_SHOWN)
+        .map(|(c, f)| format!("{}: {}", name(c), f.reason))
+        .collect();
+    Some(Failure {
+        reason,
+        details,
+        evidence: first_evidence,
+    })
+}
+
+/// `None` if the check holds in `outcome`.
+fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) -> Option<Failure> {
+    let Some(outcome) = outcome else {
+        return Some(Failure {
+            reason: format!("session `{}` did not run", check.session),
+            details: Vec::new(),
+            evidence: None,
+        });
+    };
+    let token = plan.token().as_str();
+    let output: Vec<&str> = outcome.transcript.output().collect();
+
+    let missing: Vec<String> = check
+        .matches
+        .iter()
+        .filter(|p| !output.iter().any(|l| p.regex.is_match(l)))
+        .map(|p| format!("missing a line matching `{}`", p.display))
+        .collect();
+    let mut unexpected: Vec<String> = Vec::new();
+    for p in &check.no_matches {
+        if let Some(line) = output.iter().find(|l| p.regex.is_match(l)) {
+            let msg = format!("unexpected line `{}`", hide_token(line, token));
+            if !unexpected.contains(&msg) {
+                unexpected.push(msg);
+            }
+        }
+    }
+    if missing.is_empty() && unexpected.is_empty() {
+        return None;
+    }
+
+    let timeout = plan
+        .session(&check.session)
+        .map_or(outcome.duration, |s| s.spec.timeout);
+    let end = describe_end(&outcome.end, timeout, token);
+    let mut failures = Vec::new();
+    // An abnormal end explains missing lines; it only adds context when
+    // nothing is missing.
+    let end_first = !missing.is_empty();
+    if end_first && let Some(e) = &end {
+        failures.push(e.clone());
+    }
+    failures.extend(unexpected);
+    failures.extend(missing);
+    if !end_first && let Some(e) = end {
+        failures.push(e);
+    }
+
+    let mut failures = failures.into_iter();
+    Some(Failure {
+        reason: failures.next().unwrap_or_default(),
+        details: failures.collect(),
+        evidence: Some(Evidence {
+            session: outcome.name.clone(),
+            lines: outcome
+                .transcript
+                .tail(EVIDENCE_LINES)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        }),
+    })
+}
+
+/// How a session ended, for students; `None` if it completed. `timeout` is
+/// the session's budget, `token` is hidden in typed commands.
+pub fn describe_end(end: &SessionEnd, timeout: Duration, token: &str) -> Option<String> {
+    Some(match end {
+        SessionEnd::Completed => return None,
+        SessionEnd::Panicked { line } => format!("the kernel panicked: {line}"),
+        SessionEnd::TimedOut {
+            waiting_for: Waiting::FirstPrompt,
+        } => format!(
+            "timed out after {} waiting for the first shell prompt: the kernel did not boot to the shell",
+            timeout_text(timeout)
+        ),
+        SessionEnd::TimedOut {
+            waiting_for: Waiting::Command { command, .. },
+        } => format!(
+            "timed out after {} waiting for `{}` to finish",
+            timeout_text(timeout),
+            hide_token(command, token)
+        ),
+        SessionEnd::OutputCapped { limit } => {
+            format!("console output exceeded {}", bytes_text(*limit))
+        }
+        SessionEnd::QemuExited { status: Some(s) } => {
+            format!("QEMU exited (status {s}) before the commands finished")
+        }
+        SessionEnd::QemuExited { status: None } => {
+            "QEMU was killed by a signal before the commands finished".to_string()
+        }
+        SessionEnd::Cancelled => "grading was interrupted before this session finished".to_string(),
+    })
+}
+
+/// `text` with the token shown as `…`.
+pub fn hide_token(text: &str, token: &str) -> String {
+    if token.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(token, "…")
+    }
+}
+
+/// A timeout as staff write it in a rubric: `60s`, `90s`, `1.5s`.
+pub fn timeout_text(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
+/// A byte count in the largest binary unit that divides it.
+fn bytes_text(n: usize) -> String {
+    const KIB: usize = 1 << 10;
+    const MIB: usize = 1 << 20;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB && n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::plan::{TestFilter, Token};
+    use crate::rubric::Rubric;
+    use crate::transcript::Transcript;
+
+    pub(crate) const TOKEN: &str = "c0ffee00";
+
+    /// A rubric covering one plain session and one with cases.
+    pub(crate) const RUBRIC: &str = r#"
+lab = "lazy"
+title = "Lazy page allocation"
+total = 29
+
+[[session]]
+name = "boot"
+commands = ["echo hi {token}"]
+timeout = "20s"
+
+[[session]]
+name = "lazytests"
+commands = ["lazytests -k {token}"]
+done = '^(ALL TESTS PASSED|SOME TESTS FAILED) \[{token}\]$'
+
+[[session]]
+name = "usertests"
+cases = ["sbrkarg", "stacktest"]
+commands = ["usertests -k {token} {case}"]
+case_timeouts = { stacktest = "90s" }
+
+[[test]]
+name = "echo hi"
+session = "boot"
+points = 5
+match = ['^hi {token}$']
+
+[[test]]
+name = "lazy: map"
+session = "lazytests"
+points = 5
+match = ['^test lazy alloc: OK \[{token}\]$']
+
+[[test]]
+name = "lazy: unmap"
+session = "lazytests"
+points = 5
+match = ['^test lazy unmap: OK \[{token}\]$']
+
+[[test]]
+name = "usertests: sbrkarg"
+session = "usertests"
+case = "sbrkarg"
+points = 4
+match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
+no_match = ['^FAILED -- lost some free pages']
+
+[[test]]
+name = "usertests: stacktest"
+session = "usertests"
+case = "stacktest"
+points = 4
+match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
+no_match = ['^FAILED -- lost some free pages']
+
+[[test]]
+name = "usertests: all tests"
+session = "usertests"
+all_cases = true
+points = 6
+match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
+"#;
+
+    pub(crate) fn plan() -> Plan {
+        let rubric = Rubric::parse(RUBRIC, "rubric.toml").unwrap();
+        Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap()
+    }
+
+    /// An outcome of the VM `name` of `plan`: the shell echoes each typed
+    /// command after a prompt, then `output` (with `{t}` as the token).
+    pub(crate) fn outcome(
+        plan: &Plan,
+        name: &str,
+        output: &str,
+        end: SessionEnd,
+        millis: u64,
+    ) -> SessionOutcome {
+        let spec = &plan.session(name).unwrap().spec;
+        let mut raw = String::from("xv6 kernel is booting\n\ninit: starting sh\n");
+        for cmd in &spec.commands {
+            raw.push_str(&format!("$ {cmd}\n"));
+        }
+        raw.push_str(&output.replace("{t}", TOKEN));
+        if end == SessionEnd::Completed {
+            raw.push_str("$ ");
+        }
+        SessionOutcome {
+            name: name.to_string(),
+            end,
+            transcript: Transcript::new(raw.into_bytes(), &spec.commands),
+            duration: Duration::from_millis(millis),
+        }
+    }
+
+    /// Outcomes of a submission that passes everything.
+    pub(crate) fn all_pass(plan: &Plan) -> Vec<SessionOutcome> {
+        vec![
+            outcome(plan, "boot", "hi {t}\n", SessionEnd::Completed, 1200),
+            outcome(
+                plan,
+                "lazytests",
+                "lazytests starting\ntest lazy alloc: OK [{t}]\ntest lazy unmap: OK [{t}]\nALL TESTS PASSED [{t}]\n",
+                SessionEnd::Completed,
+                4500,
+            ),
+            usertest(plan, "sbrkarg", true),
+            usertest(plan, "stacktest", true),
+        ]
+    }
+
+    pub(crate) fn usertest(plan: &Plan, case: &str, ok: bool) -> SessionOutcome {
+        let out = if ok {
+            format!("usertests starting\ntest {case}: OK [{{t}}]\nALL TESTS PASSED [{{t}}]\n")
+        } else {
+            format!(
+                "usertests starting\n{case}: sbrk failed\ntest {case}: FAILED [{{t}}]\nSOME TESTS FAILED [{{t}}]\n"
+            )
+        };
+        outcome(
+            plan,
+            &format!("usertests/{case}"),
+            &out,
+            SessionEnd::Completed,
+            2000,
+        )
+    }
+
+    fn result<'a>(results: &'a [TestResult], name: &str) -> &'a TestResult {
+        results.iter().find(|r| r.name == name).unwrap()
+    }
+
+    fn failure<'a>(results: &'a [TestResult], name: &str) -> &'a Failure {
+        result(results, name).failure.as_ref().unwrap()
+    }
+
+    fn replace(outcomes: &mut [SessionOutcome], new: SessionOutcome) {
+        let slot = outcomes.iter_mut().find(|o| o.name == new.name).unwrap();
+        *slot = new;
+    }
+
+    #[test]
+    fn everything_passes_with_full_score() {
+        let plan = plan();
+        let results = evaluate(&plan, &all_pass(&plan));
+        assert_eq!(results.len(), 6);
+        for r in &results {
+            assert!(r.passed(), "{r:#?}");
+            assert_eq!(r.score(), r.max_score);
+        }
+        assert_eq!(
+            result(&results, "echo hi").duration,
+            Duration::from_millis(1200)
+        );
+        // all_cases sums its VMs' time.
+        assert_eq!(
+            result(&results, "usertests: all tests").duration,
+            Duration::from_millis(4000)
+        );
+    }
+
+    #[test]
+    fn typed_input_never_counts_as_output() {
+        // The shell echoes `echo hi TOKEN`, and the kernel printed nothing.
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(&plan, "boot", "", SessionEnd::Completed, 1000),
+        );
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "echo hi");
+        assert_eq!(f.reason, "missing a line matching `^hi …$`");
+        assert_eq!(result(&results, "echo hi").score(), 0);
+    }
+
+    #[test]
+    fn an_unanchored_pattern_is_not_met_by_the_echoed_command() {
+        // `hi TOKEN` appears in the typed `echo hi TOKEN`, which the shell
+        // echoes; only the program's own output may satisfy it.
+        let text = RUBRIC.replace("match = ['^hi {token}$']", "match = ['hi {token}']");
+        let rubric = Rubric::parse(&text, "rubric.toml").unwrap();
+        let plan = Plan::new(
+            &rubric,
+            Token::new(TOKEN).unwrap(),
+            &TestFilter::new(&["echo"]).unwrap(),
+        )
+        .unwrap();
+        let silent = outcome(&plan, "boot", "", SessionEnd::Completed, 1000);
+        assert!(
+            silent
+                .transcript
+                .text()
+                .contains(&format!("echo hi {TOKEN}"))
+        );
+        let results = evaluate(&plan, &[silent]);
+        assert_eq!(
+            failure(&results, "echo hi").reason,
+            "missing a line matching `hi …`"
+        );
+        let said = outcome(&plan, "boot", "hi {t}\n", SessionEnd::Completed, 1000);
+        assert!(evaluate(&plan, &[said])[0].passed());
+    }
+
+    #[test]
+    fn lines_without_the_token_do_not_count() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "lazytests",
+                "test lazy alloc: OK\ntest lazy unmap: OK [deadbeef]\n",
+                SessionEnd::Completed,
+                100,
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        assert!(!result(&results, "lazy: map").passed());
+        assert!(!result(&results, "lazy: unmap").passed());
+    }
+
+    #[test]
+    fn panic_after_a_passing_test_keeps_its_points() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "lazytests",
+                "test lazy alloc: OK [{t}]\npanic: uvmunmap: not mapped\n",
+                SessionEnd::Panicked {
+                    line: "panic: uvmunmap: not mapped".into(),
+                },
+                3000,
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        assert!(result(&results, "lazy: map").passed());
+        let f = failure(&results, "lazy: unmap");
+        assert_eq!(f.reason, "the kernel panicked: panic: uvmunmap: not mapped");
+        assert_eq!(
+            f.details,
+            ["missing a line matching `^test lazy unmap: OK \\[…\\]$`"]
+        );
+        let ev = f.evidence.as_ref().unwrap();
+        assert_eq!(ev.session, "lazytests");
+        assert_eq!(ev.lines.last().unwrap(), "panic: uvmunmap: not mapped");
+        assert!(ev.lines.contains(&format!("$ lazytests -k {TOKEN}")));
+    }
+
+    #[test]
+    fn timeouts_name_the_command_without_the_token() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        let cmd = format!("usertests -k {TOKEN} stacktest");
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "usertests/stacktest",
+                "usertests starting\n",
+                SessionEnd::TimedOut {
+                    waiting_for: Waiting::Command {
+                        index: 0,
+                        command: cmd,
+                    },
+                },
+                90_000,
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "usertests: stacktest");
+        assert_eq!(
+            f.reason,
+            "timed out after 90s waiting for `usertests -k … stacktest` to finish"
+        );
+        assert_eq!(
+            f.details,
+            [
+                "missing a line matching `^test stacktest: OK \\[…\\]$`",
+                "missing a line matching `^ALL TESTS PASSED \\[…\\]$`",
+            ]
+        );
+    }
+
+    #[test]
+    fn boot_timeouts_say_the_kernel_did_not_boot() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        let mut o = outcome(
+            &plan,
+            "boot",
+            "",
+            SessionEnd::TimedOut {
+                waiting_for: Waiting::FirstPrompt,
+            },
+            20_000,
+        );
+        o.transcript = Transcript::new(b"xv6 kernel is booting\n".to_vec(), &[]);
+        replace(&mut outs, o);
+        let results = evaluate(&plan, &outs);
+        assert_eq!(
+            failure(&results, "echo hi").reason,
+            "timed out after 20s waiting for the first shell prompt: the kernel did not boot to the shell"
+        );
+    }
+
+    #[test]
+    fn every_abnormal_end_is_explained() {
+        let t = Duration::from_secs(60);
+        let cases = [
+            (SessionEnd::Completed, None),
+            (
+                SessionEnd::OutputCapped { limit: 1 << 20 },
+                Some("console output exceeded 1 MiB"),
+            ),
+            (
+                SessionEnd::OutputCapped { limit: 4096 },
+                Some("console output exceeded 4 KiB"),
+            ),
+            (
+                SessionEnd::OutputCapped { limit: 1000 },
+                Some("console output exceeded 1000 bytes"),
+            ),
+            (
+                SessionEnd::QemuExited { status: Some(1) },
+                Some("QEMU exited (status 1) before the commands finished"),
+            ),
+            (
+                SessionEnd::QemuExited { status: None },
+                Some("QEMU was killed by a signal before the commands finished"),
+            ),
+            (
+                SessionEnd::Cancelled,
+                Some("grading was interrupted before this session finished"),
+            ),
+            (
+                SessionEnd::Panicked {
+                    line: "panic: kerneltrap".into(),
+                },
+                Some("the kernel panicked: panic: kerneltrap"),
+            ),
+        ];
+        for (end, want) in cases {
+            assert_eq!(describe_end(&end, t, TOKEN).as_deref(), want, "{end:?}");
+        }
+        assert_eq!(timeout_text(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn unexpected_lines_come_before_missing_ones() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "usertests/sbrkarg",
+                "test sbrkarg: OK [{t}]\nFAILED -- lost some free pages 100 (out of 200) [{t}]\nSOME TESTS FAILED [{t}]\n",
+                SessionEnd::Completed,
+                2000,
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "usertests: sbrkarg");
+        assert_eq!(
+            f.reason,
+            "unexpected line `FAILED -- lost some free pages 100 (out of 200) [\u{2026}]`"
+        );
+        assert_eq!(
+            f.details,
+            ["missing a line matching `^ALL TESTS PASSED \\[…\\]$`"]
+        );
+    }
+
+    #[test]
+    fn unexpected_line_alone_fails_even_if_all_matches_hold() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "usertests/sbrkarg",
+                "test sbrkarg: OK [{t}]\nALL TESTS PASSED [{t}]\nFAILED -- lost some free pages\npanic: late\n",
+                SessionEnd::Panicked {
+                    line: "panic: late".into(),
+                },
+                2000,
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "usertests: sbrkarg");
+        assert_eq!(f.reason, "unexpected line `FAILED -- lost some free pages`");
+        // The panic is context, after the cause.
+        assert_eq!(f.details, ["the kernel panicked: panic: late"]);
+    }
+
+    #[test]
+    fn all_cases_names_the_failing_cases() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(&mut outs, usertest(&plan, "stacktest", false));
+        let results = evaluate(&plan, &outs);
+        assert!(result(&results, "usertests: sbrkarg").passed());
+        let f = failure(&results, "usertests: all tests");
+        assert_eq!(f.reason, "failed in cases: stacktest");
+        assert_eq!(
+            f.details,
+            ["stacktest: missing a line matching `^test stacktest: OK \\[…\\]$`"]
+        );
+        assert_eq!(f.evidence.as_ref().unwrap().session, "usertests/stacktest");
+
+        replace(&mut outs, usertest(&plan, "sbrkarg", false));
+        let results = evaluate(&plan, &outs);
+        assert_eq!(
+            failure(&results, "usertests: all tests").reason,
+            "failed in cases: sbrkarg, stacktest"
+        );
+    }
+
+    #[test]
+    fn many_failing_cases_are_counted() {
+        let failed: Vec<(Check, Failure)> = (0..10)
+            .map(|i| {
+                (
+                    Check {
+                        session: format!("usertests/c{i}"),
+                        case: Some(format!("c{i}")),
+                        matches: Vec::new(),
+                        no_matches: Vec::new(),
+                    },
+                    Failure {
+                        reason: "r".into(),
+                        details: Vec::new(),
+                        evidence: None,
+                    },
+                )
+            })
+            .collect();
+        let refs = failed.iter().map(|(c, f)| (c, f.clone())).collect();
+        let f = summarise_cases(refs, 50).unwrap();
+        assert_eq!(
+            f.reason,
+            "failed in 10 of 50 cases: c0, c1, c2, c3, c4, c5, c6, c7 and 2 more"
+        );
+        assert_eq!(f.details.len(), CASES_SHOWN);
+    }
+
+    #[test]
+    fn sessions_that_did_not_run_fail_their_tests() {
+        let plan = plan();
+        let outs: Vec<_> = all_pass(&plan)
+            .into_iter()
+            .filter(|o| o.name != "usertests/sbrkarg")
+            .collect();
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "usertests: sbrkarg");
+        assert_eq!(f.reason, "session `usertests/sbrkarg` did not run");
+        assert!(f.evidence.is_none());
+        assert_eq!(
+            failure(&results, "usertests: all tests").reason,
+            "failed in cases: sbrkarg"
+        );
+    }
+
+    #[test]
+    fn one_test_can_be_evaluated_alone() {
+        let plan = plan();
+        let outs = all_pass(&plan);
+        let boot_only = &outs[..1];
+        let echo = evaluate_test(&plan, &plan.tests()[0], boot_only);
+        assert!(echo.passed());
+        let map = evaluate_test(&plan, &plan.tests()[1], boot_only);
+        assert_eq!(
+            map.failure.unwrap().reason,
+            "session `lazytests` did not run"
+        );
+    }
+
+    #[test]
+    fn not_built_fails_everything() {
+        let plan = plan();
+        let results = not_built(&plan);
+        assert_eq!(results.len(), 6);
+        for r in &results {
+            assert_eq!(r.failure.as_ref().unwrap().reason, NOT_BUILT);
+            assert_eq!(r.score(), 0);
+        }
+    }
+
+    /// Outcomes for every VM of a plan of the lazy rubric, with the lines
+    /// the programs print when everything passes.
+    fn lazy_outcomes(plan: &Plan) -> Vec<SessionOutcome> {
+        plan.sessions()
+            .iter()
+            .map(|s| {
+                let out = match (s.session.as_str(), &s.case) {
+                    ("boot", _) => "hi {t}\n".to_string(),
+                    ("lazytests", _) => "test lazy alloc: OK [{t}]\ntest lazy unmap: OK [{t}]\n\
+                        test out of memory: OK [{t}]\nALL TESTS PASSED [{t}]\n"
+                        .to_string(),
+                    (_, Some(case)) => {
+                        format!("usertests starting\ntest {case}: OK [{{t}}]\nALL TESTS PASSED [{{t}}]\n")
+                    }
+                    (other, None) => panic!("unexpected session {other}"),
+                };
+                outcome(plan, &s.spec.name, &out, SessionEnd::Completed, 1000)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lazy_rubric_scores_what_the_programs_print() {
+        let rubric = crate::rubric::tests::lazy_rubric();
+        let plan = Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap();
+        let mut outs = lazy_outcomes(&plan);
+        let results = evaluate(&plan, &outs);
+        let failed: Vec<_> = results.iter().filter(|r| !r.passed()).collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+        assert_eq!(results.iter().map(TestResult::score).sum::<u32>(), 100);
+
+        // A leak in one case costs that case's test and the all-tests one.
+        let leak = outcome(
+            &plan,
+            "usertests/sbrkmuch",
+            "test sbrkmuch: OK [{t}]\nFAILED -- lost some free pages 10 (out of 20) [{t}]\n\
+             SOME TESTS FAILED [{t}]\n",
+            SessionEnd::Completed,
+            1000,
+        );
+        replace(&mut outs, leak);
+        let results = evaluate(&plan, &outs);
+        let failed: Vec<_> = results
+            .iter()
+            .filter(|r| !r.passed())
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(failed, ["usertests: sbrkmuch", "usertests: all tests"]);
+    }
+
+    #[test]
+    fn evidence_is_the_last_lines() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        let many: String = (0..40).map(|i| format!("line {i}\n")).collect();
+        replace(
+            &mut outs,
+            outcome(&plan, "boot", &many, SessionEnd::Completed, 1),
+        );
+        let results = evaluate(&plan, &outs);
+        let ev = failure(&results, "echo hi").evidence.clone().unwrap();
+        assert_eq!(ev.lines.len(), EVIDENCE_LINES);
+        assert_eq!(ev.lines.first().unwrap(), "line 26");
+        assert_eq!(ev.lines.last().unwrap(), "$ ");
+    }
+}

@@ -1,0 +1,115 @@
+//! Exit codes of the `xvlab` command: named constants, documented in the
+//! README. Scripts and CI rely on them, so they never change meaning.
+
+/// Success: for `grade`, full marks.
+pub const OK: u8 = 0;
+/// An unexpected failure (I/O error, a bug): the message says what.
+pub const FAILURE: u8 = 1;
+/// The command line was wrong (clap's own code for usage errors).
+pub const USAGE: u8 = 2;
+/// `grade`: the submission built and ran, and some tests failed. `run`:
+/// the VM did not complete normally (panic, timeout, output cap).
+pub const TESTS_FAILED: u8 = 100;
+/// `grade`: the submission's kernel did not compile.
+pub const BUILD_FAILED: u8 = 101;
+/// A patch changes a file submissions may not change (e.g. `user/…`).
+pub const PATCH_NOT_EDITABLE: u8 = 102;
+/// A patch names an unsafe path: `..`, absolute, a symlink or a submodule.
+pub const PATCH_UNSAFE_PATH: u8 = 103;
+/// A patch file holds no diff at all (garbage).
+pub const PATCH_NOT_A_PATCH: u8 = 104;
+/// A patch file is empty.
+pub const PATCH_EMPTY: u8 = 105;
+/// A patch does not apply to the starter tree.
+pub const PATCH_DOES_NOT_APPLY: u8 = 106;
+/// Something xvlab needs is missing: QEMU, git, cargo or the Rust target
+/// (`xvlab doctor` says how to install it).
+pub const MISSING_TOOL: u8 = 110;
+/// The lab or its rubric is missing or invalid (a grader-side problem).
+pub const BAD_LAB: u8 = 111;
+/// `pack`: nothing to hand in (no editable file changed), or not in a
+/// student copy.
+pub const NOTHING_TO_PACK: u8 = 112;
+/// Interrupted by Ctrl-C (128 + SIGINT); VMs were stopped, partial results
+/// were reported.
+pub const INTERRUPTED: u8 = 130;
+
+/// Every code with its name and meaning, for the README and `--help`.
+pub const ALL: &[(u8, &str, &str)] = &[
+    (OK, "OK", "success; for `grade`, full marks"),
+    (FAILURE, "FAILURE", "unexpected failure (I/O error, bug)"),
+    (USAGE, "USAGE", "wrong command line"),
+    (
+        TESTS_FAILED,
+        "TESTS_FAILED",
+        "graded: some tests failed (`run`: the VM did not complete normally)",
+    ),
+    (
+        BUILD_FAILED,
+        "BUILD_FAILED",
+        "the submission's kernel did not compile",
+    ),
+    (
+        PATCH_NOT_EDITABLE,
+        "PATCH_NOT_EDITABLE",
+        "a patch changes a file submissions may not change",
+    ),
+    (
+        PATCH_UNSAFE_PATH,
+        "PATCH_UNSAFE_PATH",
+        "a patch names `..`, an absolute path, a symlink or a submodule",
+    ),
+    (
+        PATCH_NOT_A_PATCH,
+        "PATCH_NOT_A_PATCH",
+        "a patch file holds no diff",
+    ),
+    (PATCH_EMPTY, "PATCH_EMPTY", "a patch file is empty"),
+    (
+        PATCH_DOES_NOT_APPLY,
+        "PATCH_DOES_NOT_APPLY",
+        "a patch does not apply to the starter tree",
+    ),
+    (
+        MISSING_TOOL,
+        "MISSING_TOOL",
+        "QEMU, git, cargo or the Rust target is missing",
+    ),
+    (
+        BAD_LAB,
+        "BAD_LAB",
+        "the lab or its rubric is missing or invalid",
+    ),
+    (
+        NOTHING_TO_PACK,
+        "NOTHING_TO_PACK",
+        "`pack`: no editable file changed, or not in a student copy",
+    ),
+    (
+        INTERRUPTED,
+        "INTERRUPTED",
+        "interrupted by Ctrl-C; VMs stopped, partial results reported",
+    ),
+];
+
+/// The exit-code table `xvlab --help` prints.
+pub fn help_text() -> String {
+    let mut text = String::from("Exit codes:\n");
+    for (code, _, meaning) in ALL {
+        text.push_str(&format!("  {code:<4} {meaning}\n"));
+    }
+    text.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes: Vec<u8> = ALL.iter().map(|(c, _, _)| *c).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), ALL.len());
+    }
+}

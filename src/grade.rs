@@ -1,0 +1,537 @@
+//! Grading a submission end to end ([`grade`]): prepare the tree, build it,
+//! write the file-system image, run the rubric's sessions — each in a fresh
+//! VM, up to `--jobs` at once — check the transcripts and score them.
+//!
+//! Also the first half of that pipeline on its own ([`make_ready`]), which
+//! `xvlab run`, `xvlab qemu` and `xvlab build` share: a submission prepared,
+//! built and given an image, ready to boot.
+//!
+//! Two choices that matter for speed. The first planned session runs alone
+//! first, as a probe: a kernel that does not boot to the shell prompt would
+//! fail every other session the same way, so they are not run (their tests
+//! fail with the probe's reason) — a kernel that panics at boot is graded in
+//! seconds, not after dozens of timeouts. The others then run longest first
+//! (by the durations of earlier gradings, remembered in the cache), so that
+//! a slow test does not start last and leave the other workers idle.
+//!
+//! Everything the user sees while it runs goes through [`Reporter`] events.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+use crate::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::check::{self, TestResult};
+use crate::image::{self, ImageError};
+use crate::kbuild::{self, BuildCache, BuildError, BuildOutcome, Built};
+use crate::lab::Lab;
+use crate::plan::{Plan, PlanError};
+use crate::qemu::{Machine, QemuError};
+use crate::report::{Report, json};
+use crate::rubric::Rubric;
+use crate::session::{
+    SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, run_session,
+};
+use crate::submission::{Prepared, Submission, SubmissionError};
+use crate::transcript::LineKind;
+
+/// A grader fault: something other than the submission went wrong. (A
+/// submission that fails to build, panics or hangs is a result, not one of
+/// these.)
+#[derive(Debug, thiserror::Error)]
+pub enum GradeError {
+    #[error(transparent)]
+    Submission(#[from] SubmissionError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Qemu(#[from] QemuError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Asset(#[from] AssetError),
+    #[error("create a temporary directory")]
+    TempDir(#[source] std::io::Error),
+    #[error("keep the grading files in `{}`", path.display())]
+    Keep {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Ctrl-C arrived before any session ran.
+    #[error("stop: interrupted")]
+    Interrupted,
+}
+
+/// What happens while grading, for progress displays.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Preparing the submission's tree.
+    Preparing,
+    /// Compiling it.
+    Building,
+    /// Compiling is over.
+    Built { ok: bool, duration: Duration },
+    /// About to run `total` VMs.
+    Running { total: usize },
+    /// A VM started.
+    SessionStarted { name: &'a str },
+    /// A VM stopped.
+    SessionFinished { outcome: &'a SessionOutcome },
+    /// The probe session showed the kernel does not boot: `skipped` VMs
+    /// will not run.
+    BootFailed { skipped: usize },
+    /// Every VM a test reads has stopped: its verdict.
+    TestFinished { result: &'a TestResult },
+    /// Console output of a VM (only with `verbose`).
+    Console { session: &'a str, bytes: &'a [u8] },
+}
+
+/// Receives grading events. Called from several tasks at once.
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: Event<'_>);
+}
+
+/// Ignores every event.
+impl Reporter for () {
+    fn event(&self, _event: Event<'_>) {}
+}
+
+/// How to grade.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// VMs running at once (at least 1).
+    pub jobs: usize,
+    /// Keep the built tree, build log, transcripts and report here.
+    pub keep: Option<PathBuf>,
+    /// Send console output as events.
+    pub verbose: bool,
+}
+
+/// A submission built and given an image: ready to boot.
+pub struct Ready {
+    /// The prepared source tree (deleted on drop).
+    pub prepared: Prepared,
+    /// The build, in the cache.
+    pub built: Built,
+    /// Holds the image.
+    image_dir: TempDir,
+}
+
+impl Ready {
+    /// The file-system image.
+    pub fn image(&self) -> PathBuf {
+        self.image_dir.path().join("fs.img")
+    }
+
+    /// The machine that boots this kernel and image with `qemu`.
+    pub fn machine(&self, qemu: &Path) -> Machine {
+        Machine::new(qemu.to_path_buf(), self.built.kernel.clone(), self.image())
+    }
+}
+
+/// What preparing and building a submission gave.
+pub enum Readiness {
+    Ready(Box<Ready>),
+    /// It did not compile: cargo's log.
+    BuildFailed {
+        prepared: Prepared,
+        log: String,
+        duration: Duration,
+    },
+}
+
+/// Prepare `submission`, build it and write its image, with `extra` files
+/// (instructors' own programs) added to the image.
+pub async fn make_ready(
+    assets: &Assets,
+    lab: &Lab,
+    submission: &Submission,
+    cache: &BuildCache,
+    extra: &[PathBuf],
+    reporter: &dyn Reporter,
+) -> Result<Readiness, GradeError> {
+    reporter.event(Event::Preparing);
+    let prepared = submission.prepare(assets, lab)?;
+    reporter.event(Event::Building);
+    match kbuild::build(prepared.path(), &lab.name, cache).await? {
+        BuildOutcome::Failed { log, duration } => {
+            reporter.event(Event::Built {
+                ok: false,
+                duration,
+            });
+            Ok(Readiness::BuildFailed {
+                prepared,
+                log,
+                duration,
+            })
+        }
+        BuildOutcome::Built(built) => {
+            reporter.event(Event::Built {
+                ok: true,
+                duration: built.duration,
+            });
+            let image_dir = tempfile::Builder::new()
+                .prefix("xvlab-image-")
+                .tempdir()
+                .map_err(GradeError::TempDir)?;
+            let readme = assets.read(&format!("{KERNEL_TREE}/README.md"))?;
+            image::write_image(
+                &image_dir.path().join("fs.img"),
+                &readme,
+                &built.programs,
+                extra,
+            )?;
+            Ok(Readiness::Ready(Box::new(Ready {
+                prepared,
+                built,
+                image_dir,
+            })))
+        }
+    }
+}
+
+/// The result of grading.
+pub struct Graded {
+    pub report: Report,
+    /// Ctrl-C stopped the grading; the report is partial.
+    pub interrupted: bool,
+}
+
+/// Grade `submission` against `rubric` (already filtered into `plan`).
+#[allow(clippy::too_many_arguments)]
+pub async fn grade(
+    assets: &Assets,
+    lab: &Lab,
+    rubric: &Rubric,
+    plan: &Plan,
+    submission: &Submission,
+    options: &Options,
+    cache: &BuildCache,
+    qemu: &Path,
+    reporter: &dyn Reporter,
+    cancel: &CancellationToken,
+) -> Result<Graded, GradeError> {
+    let started = Instant::now();
+    let ready = tokio::select! {
+        ready = make_ready(assets, lab, submission, cache, &[], reporter) => ready?,
+        () = cancel.cancelled() => return Err(GradeError::Interrupted),
+    };
+    let ready = match ready {
+        Readiness::BuildFailed {
+            prepared,
+            log,
+            duration,
+        } => {
+            let report = Report::not_built(
+                rubric,
+                plan,
+                &prepared.description,
+                duration,
+                &log,
+                started.elapsed(),
+            );
+            if let Some(dir) = &options.keep {
+                keep(dir, Some(prepared.path()), &log, &[], &report)?;
+            }
+            return Ok(Graded {
+                report,
+                interrupted: false,
+            });
+        }
+        Readiness::Ready(ready) => ready,
+    };
+
+    let machine = ready.machine(qemu);
+    let history = Durations::load(cache, &lab.name);
+    let outcomes = run_all(plan, &machine, options, reporter, cancel, &history).await?;
+    history.update(&outcomes).save(cache, &lab.name);
+
+    let report = Report::graded(
+        rubric,
+        plan,
+        &ready.prepared.description,
+        ready.built.duration,
+        &outcomes,
+        started.elapsed(),
+    );
+    if let Some(dir) = &options.keep {
+        keep(
+            dir,
+            Some(&ready.built.tree),
+            &ready.built.log,
+            &outcomes,
+            &report,
+        )?;
+    }
+    Ok(Graded {
+        report,
+        interrupted: cancel.is_cancelled(),
+    })
+}
+
+/// Did the kernel of this session never reach a shell prompt?
+fn never_booted(outcome: &SessionOutcome) -> bool {
+    outcome.end != SessionEnd::Completed
+        && outcome.end != SessionEnd::Cancelled
+        && !outcome
+            .transcript
+            .lines()
+            .iter()
+            .any(|l| l.kind == LineKind::Input)
+}
+
+/// Run every session of `plan`: the first alone as a boot probe, the rest
+/// on `options.jobs` workers, longest first. Returns outcomes in plan order.
+async fn run_all(
+    plan: &Plan,
+    machine: &Machine,
+    options: &Options,
+    reporter: &dyn Reporter,
+    cancel: &CancellationToken,
+    history: &Durations,
+) -> Result<Vec<SessionOutcome>, GradeError> {
+    let specs: Vec<SessionSpec> = plan.specs().cloned().collect();
+    reporter.event(Event::Running { total: specs.len() });
+    let done = Mutex::new(Done::new(plan));
+    let Some((probe, rest)) = specs.split_first() else {
+        return Ok(Vec::new());
+    };
+
+    let first = run_one(machine, probe, options, reporter, cancel).await?;
+    done.lock()
+        .expect("grading state")
+        .finish(first.clone(), reporter);
+
+    if never_booted(&first) && !rest.is_empty() {
+        // Every other VM would fail to boot the same way.
+        reporter.event(Event::BootFailed {
+            skipped: rest.len(),
+        });
+        for spec in rest {
+            let skipped = SessionOutcome {
+                name: spec.name.clone(),
+                duration: Duration::ZERO,
+                ..first.clone()
+            };
+            done.lock()
+                .expect("grading state")
+                .finish(skipped, reporter);
+        }
+    } else {
+        let mut queue: Vec<&SessionSpec> = rest.iter().collect();
+        // Longest first; unknown durations keep rubric order (stable sort).
+        queue.sort_by_key(|s| std::cmp::Reverse(history.get(&s.name)));
+        let queue = Mutex::new(queue.into_iter().collect::<VecDeque<_>>());
+        let workers = options.jobs.max(1);
+        let worker = || async {
+            loop {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let Some(spec) = queue.lock().expect("session queue").pop_front() else {
+                    break;
+                };
+                let outcome = run_one(machine, spec, options, reporter, cancel).await?;
+                done.lock()
+                    .expect("grading state")
+                    .finish(outcome, reporter);
+            }
+            Ok::<(), GradeError>(())
+        };
+        // The workers borrow this function's state, so they run as
+        // futures of this task rather than as spawned tasks.
+        futures::future::try_join_all((0..workers).map(|_| worker())).await?;
+        // Sessions that never started because of Ctrl-C.
+        for spec in queue.into_inner().expect("session queue") {
+            let outcome = SessionOutcome {
+                name: spec.name.clone(),
+                end: SessionEnd::Cancelled,
+                transcript: Default::default(),
+                duration: Duration::ZERO,
+            };
+            done.lock()
+                .expect("grading state")
+                .finish(outcome, reporter);
+        }
+    }
+
+    let done = done.into_inner().expect("grading state");
+    let mut by_name: HashMap<String, SessionOutcome> = done
+        .outcomes
+        .into_iter()
+        .map(|o| (o.name.clone(), o))
+        .collect();
+    Ok(specs
+        .iter()
+        .filter_map(|s| by_name.remove(&s.name))
+        .collect())
+}
+
+/// Run one session, reporting its start and (with `verbose`) its console.
+async fn run_one(
+    machine: &Machine,
+    spec: &SessionSpec,
+    options: &Options,
+    reporter: &dyn Reporter,
+    cancel: &CancellationToken,
+) -> Result<SessionOutcome, GradeError> {
+    reporter.event(Event::SessionStarted { name: &spec.name });
+    let mut observer = Forward {
+        session: &spec.name,
+        reporter,
+        verbose: options.verbose,
+    };
+    Ok(run_session(machine, spec, cancel, &mut observer).await?)
+}
+
+/// Forwards a session's console to the reporter.
+struct Forward<'a> {
+    session: &'a str,
+    reporter: &'a dyn Reporter,
+    verbose: bool,
+}
+
+impl SessionObserver for Forward<'_> {
+    fn console(&mut self, bytes: &[u8]) {
+        if self.verbose {
+            self.reporter.event(Event::Console {
+                session: self.session,
+                bytes,
+            });
+        }
+    }
+}
+
+/// Sessions finished so far, and the tests whose verdict is known.
+struct Done<'p> {
+    plan: &'p Plan,
+    outcomes: Vec<SessionOutcome>,
+    reported: Vec<bool>,
+}
+
+impl<'p> Done<'p> {
+    fn new(plan: &'p Plan) -> Done<'p> {
+        Done {
+            plan,
+            outcomes: Vec::new(),
+            reported: vec![false; plan.tests().len()],
+        }
+    }
+
+    /// Record an outcome and report every test it completes.
+    fn finish(&mut self, outcome: SessionOutcome, reporter: &dyn Reporter) {
+        reporter.event(Event::SessionFinished { outcome: &outcome });
+        self.outcomes.push(outcome);
+        for (i, test) in self.plan.tests().iter().enumerate() {
+            if self.reported[i] {
+                continue;
+            }
+            let complete = test
+                .checks
+                .iter()
+                .all(|c| self.outcomes.iter().any(|o| o.name == c.session));
+            if complete {
+                self.reported[i] = true;
+                let result = check::evaluate_test(self.plan, test, &self.outcomes);
+                reporter.event(Event::TestFinished { result: &result });
+            }
+        }
+    }
+}
+
+/// How long each VM took in earlier gradings of a lab, to start the slow
+/// ones first.
+#[derive(Clone, Debug, Default)]
+struct Durations(BTreeMap<String, Duration>);
+
+impl Durations {
+    fn path(cache: &BuildCache, lab: &str) -> PathBuf {
+        cache.root().join("durations").join(format!("{lab}.json"))
+    }
+
+    /// Earlier durations; none if there are none or they cannot be read
+    /// (this is only a scheduling hint).
+    fn load(cache: &BuildCache, lab: &str) -> Durations {
+        let map: BTreeMap<String, f64> = std::fs::read(Self::path(cache, lab))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Durations(
+            map.into_iter()
+                .filter(|(_, s)| s.is_finite() && *s >= 0.0)
+                .map(|(k, s)| (k, Duration::from_secs_f64(s)))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Duration {
+        self.0.get(name).copied().unwrap_or_default()
+    }
+
+    /// These durations updated with the completed sessions of a run.
+    fn update(&self, outcomes: &[SessionOutcome]) -> Durations {
+        let mut next = self.clone();
+        for o in outcomes.iter().filter(|o| o.end == SessionEnd::Completed) {
+            next.0.insert(o.name.clone(), o.duration);
+        }
+        next
+    }
+
+    /// Save, best effort: losing the hint only costs scheduling quality.
+    fn save(&self, cache: &BuildCache, lab: &str) {
+        let path = Self::path(cache, lab);
+        let map: BTreeMap<&String, f64> =
+            self.0.iter().map(|(k, d)| (k, d.as_secs_f64())).collect();
+        if let (Some(dir), Ok(json)) = (path.parent(), serde_json::to_vec_pretty(&map)) {
+            let _ = std::fs::create_dir_all(dir);
+            let _ = std::fs::write(&path, json);
+        }
+    }
+}
+
+/// Write what `--keep` asks for: the source tree the kernel was built from,
+/// the build log, each VM's transcript (normalised and raw), and the JSON
+/// report.
+fn keep(
+    dir: &Path,
+    tree: Option<&Path>,
+    build_log: &str,
+    outcomes: &[SessionOutcome],
+    report: &Report,
+) -> Result<(), GradeError> {
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GradeError::Keep { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(err(dir))?;
+    if let Some(tree) = tree {
+        let dest = dir.join("tree");
+        kbuild::sync_tree(tree, &dest).map_err(|e| GradeError::Keep {
+            path: dest.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    }
+    let log = dir.join("build.log");
+    std::fs::write(&log, build_log).map_err(err(&log))?;
+    let transcripts = dir.join("transcripts");
+    std::fs::create_dir_all(&transcripts).map_err(err(&transcripts))?;
+    for o in outcomes {
+        let stem = o.name.replace('/', "-");
+        let text = transcripts.join(format!("{stem}.txt"));
+        std::fs::write(&text, o.transcript.text()).map_err(err(&text))?;
+        let raw = transcripts.join(format!("{stem}.raw"));
+        std::fs::write(&raw, o.transcript.raw()).map_err(err(&raw))?;
+    }
+    let json_path = dir.join("report.json");
+    std::fs::write(&json_path, json::render(report)).map_err(err(&json_path))?;
+    Ok(())
+}

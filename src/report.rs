@@ -1,0 +1,416 @@
+//! Reports: the one result model of a grading run ([`Report`]) and its
+//! renderings, for a terminal ([`human`]), as native JSON ([`json`]) and as
+//! Gradescope's `results.json` ([`gradescope`]).
+//!
+//! The model holds what every rendering needs and nothing a rendering
+//! decides: results per test (from `check`), a summary per VM, the build's
+//! outcome and the run's wall-clock time. Score and maximum are derived
+//! from the tests, so they cannot disagree with them. Renderers are pure
+//! functions of a report, which keeps them deterministic for snapshot tests.
+
+pub mod gradescope;
+pub mod human;
+pub mod json;
+
+use std::time::Duration;
+
+use crate::check::{self, Failure, TestResult};
+use crate::plan::Plan;
+use crate::rubric::Rubric;
+use crate::session::{SessionEnd, SessionOutcome};
+
+/// Lines of compiler output a report keeps from a failed build.
+pub const BUILD_ERROR_LINES: usize = 40;
+
+/// Everything known about one graded submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Short name of the lab (`lazy`).
+    pub lab: String,
+    /// The lab's title.
+    pub title: String,
+    /// What was graded (`patch s.patch`, `work tree ~/lazy`).
+    pub submission: String,
+    pub build: Build,
+    /// In rubric order.
+    pub tests: Vec<TestResult>,
+    /// The VMs that ran, in plan order.
+    pub sessions: Vec<SessionSummary>,
+    /// Wall-clock time of the whole run, build included.
+    pub execution_time: Duration,
+}
+
+/// How building the submission went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Build {
+    Ok {
+        duration: Duration,
+    },
+    Failed {
+        duration: Duration,
+        /// The first compiler errors (see [`compiler_errors`]).
+        errors: String,
+    },
+}
+
+/// How one VM went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The VM's name (`usertests/sbrkarg`).
+    pub name: String,
+    pub end: SessionEnd,
+    /// For students, if it did not complete (see [`check::describe_end`]).
+    pub description: Option<String>,
+    pub duration: Duration,
+}
+
+impl SessionSummary {
+    pub fn new(plan: &Plan, outcome: &SessionOutcome) -> SessionSummary {
+        let timeout = plan
+            .session(&outcome.name)
+            .map_or(outcome.duration, |s| s.spec.timeout);
+        SessionSummary {
+            name: outcome.name.clone(),
+            end: outcome.end.clone(),
+            description: check::describe_end(&outcome.end, timeout, plan.token().as_str()),
+            duration: outcome.duration,
+        }
+    }
+}
+
+impl Report {
+    /// The report of a submission that built and ran: checks `outcomes`
+    /// against `plan`.
+    pub fn graded(
+        rubric: &Rubric,
+        plan: &Plan,
+        submission: &str,
+        build_duration: Duration,
+        outcomes: &[SessionOutcome],
+        execution_time: Duration,
+    ) -> Report {
+        Report {
+            lab: rubric.lab.clone(),
+            title: rubric.title.clone(),
+            submission: submission.to_string(),
+            build: Build::Ok {
+                duration: build_duration,
+            },
+            tests: check::evaluate(plan, outcomes),
+            sessions: outcomes
+                .iter()
+                .map(|o| SessionSummary::new(plan, o))
+                .collect(),
+            execution_time,
+        }
+    }
+
+    /// The report of a submission that did not build: every planned test
+    /// fails, and the first errors of `build_log` are kept.
+    pub fn not_built(
+        rubric: &Rubric,
+        plan: &Plan,
+        submission: &str,
+        build_duration: Duration,
+        build_log: &str,
+        execution_time: Duration,
+    ) -> Report {
+        Report {
+            lab: rubric.lab.clone(),
+            title: rubric.title.clone(),
+            submission: submission.to_string(),
+            build: Build::Failed {
+                duration: build_duration,
+                errors: compiler_errors(build_log),
+            },
+            tests: check::not_built(plan),
+            sessions: Vec::new(),
+            execution_time,
+        }
+    }
+
+    pub fn score(&self) -> u32 {
+        self.tests.iter().map(TestResult::score).sum()
+    }
+
+    /// What the tests in this report are worth (less than the rubric's
+    /// total when `--test` selected some).
+    pub fn max_score(&self) -> u32 {
+        self.tests.iter().map(|t| t.max_score).sum()
+    }
+
+    /// Whether every test passed.
+    pub fn full_marks(&self) -> bool {
+        self.tests.iter().all(TestResult::passed)
+    }
+
+    pub fn built(&self) -> bool {
+        matches!(self.build, Build::Ok { .. })
+    }
+}
+
+/// The part of a build log a student needs: from the first line that
+/// starts with `error` (cargo's `error[E…]:` or `error:`), at most
+/// [`BUILD_ERROR_LINES`] lines; without such a line, the log's last lines.
+/// Terminal escapes are removed.
+pub fn compiler_errors(log: &str) -> String {
+    let text = crate::transcript::normalise(log.as_bytes());
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("error"))
+        .unwrap_or(lines.len().saturating_sub(BUILD_ERROR_LINES));
+    lines[start..]
+        .iter()
+        .take(BUILD_ERROR_LINES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Name of a session end kind in machine-readable output.
+pub fn end_kind(end: &SessionEnd) -> &'static str {
+    match end {
+        SessionEnd::Completed => "completed",
+        SessionEnd::Panicked { .. } => "panicked",
+        SessionEnd::TimedOut { .. } => "timed_out",
+        SessionEnd::OutputCapped { .. } => "output_capped",
+        SessionEnd::QemuExited { .. } => "qemu_exited",
+        SessionEnd::Cancelled => "cancelled",
+    }
+}
+
+/// A duration as reports show it: seconds with one decimal (`1.2s`).
+pub fn seconds_text(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// A duration in seconds for JSON, to the millisecond.
+fn seconds_value(d: Duration) -> f64 {
+    // Millisecond precision keeps float noise out of the output.
+    d.as_millis() as f64 / 1000.0
+}
+
+/// A test's failure as plain text, for the `output` fields of the JSON
+/// renderings: reason, details, then the evidence.
+pub fn failure_text(failure: &Failure) -> String {
+    let mut s = String::new();
+    s.push_str(&failure.reason);
+    s.push('\n');
+    for d in &failure.details {
+        s.push_str(d);
+        s.push('\n');
+    }
+    if let Some(ev) = &failure.evidence {
+        s.push_str(&format!("\nlast lines of {}:\n", ev.session));
+        if ev.lines.is_empty() {
+            s.push_str("  (the console printed nothing)\n");
+        }
+        for l in &ev.lines {
+            s.push_str(format!("  {l}").trim_end());
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// The whole run in a few lines, for the top-level `output` of the JSON
+/// renderings.
+pub fn summary_text(report: &Report) -> String {
+    let mut s = format!(
+        "{} ({}): {}/{}\n",
+        report.title,
+        report.lab,
+        report.score(),
+        report.max_score()
+    );
+    match &report.build {
+        Build::Ok { .. } => {
+            let failed = report.tests.iter().filter(|t| !t.passed()).count();
+            s.push_str(&format!(
+                "{} of {} tests passed\n",
+                report.tests.len() - failed,
+                report.tests.len()
+            ));
+        }
+        Build::Failed { errors, .. } => {
+            s.push_str(check::NOT_BUILT);
+            s.push_str(":\n");
+            s.push_str(errors);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::check::tests::{all_pass, outcome, plan, usertest};
+    use crate::session::Waiting;
+
+    pub(crate) const BUILD_LOG: &str = "   Compiling kernel v0.1.0 (/tmp/x/kernel)
+warning: unused variable: `pa`
+ --> kernel/src/vm.rs:80:9
+error[E0308]: mismatched types
+  --> kernel/src/trap.rs:71:27
+   |
+71 |         if r_scause() == 13 || 15 {
+   |                              ^^ expected `bool`, found integer
+
+error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
+";
+
+    pub(crate) fn rubric() -> Rubric {
+        Rubric::parse(crate::check::tests::RUBRIC, "rubric.toml").unwrap()
+    }
+
+    /// A graded report with a bit of everything: passes, a panic, a leak,
+    /// a timeout and a failing case.
+    pub(crate) fn mixed_report() -> Report {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        outs[1] = outcome(
+            &plan,
+            "lazytests",
+            "lazytests starting\ntest lazy alloc: OK [{t}]\npanic: uvmunmap: not mapped\n",
+            SessionEnd::Panicked {
+                line: "panic: uvmunmap: not mapped".into(),
+            },
+            3400,
+        );
+        outs[2] = outcome(
+            &plan,
+            "usertests/sbrkarg",
+            "usertests starting\ntest sbrkarg: OK [{t}]\nFAILED -- lost some free pages 30000 (out of 30010) [{t}]\nSOME TESTS FAILED [{t}]\n",
+            SessionEnd::Completed,
+            2100,
+        );
+        outs[3] = outcome(
+            &plan,
+            "usertests/stacktest",
+            "usertests starting\n",
+            SessionEnd::TimedOut {
+                waiting_for: Waiting::Command {
+                    index: 0,
+                    command: format!("usertests -k {} stacktest", plan.token()),
+                },
+            },
+            90_000,
+        );
+        Report::graded(
+            &rubric(),
+            &plan,
+            "patch lazy.patch",
+            Duration::from_millis(12_300),
+            &outs,
+            Duration::from_millis(110_450),
+        )
+    }
+
+    pub(crate) fn perfect_report() -> Report {
+        let plan = plan();
+        Report::graded(
+            &rubric(),
+            &plan,
+            "work tree ~/lazy",
+            Duration::from_secs(10),
+            &all_pass(&plan),
+            Duration::from_millis(15_700),
+        )
+    }
+
+    pub(crate) fn not_built_report() -> Report {
+        Report::not_built(
+            &rubric(),
+            &plan(),
+            "patch broken.patch",
+            Duration::from_millis(4200),
+            BUILD_LOG,
+            Duration::from_millis(4300),
+        )
+    }
+
+    #[test]
+    fn scores_add_up() {
+        let r = mixed_report();
+        // echo hi 5 + lazy: map 5 pass; unmap, sbrkarg, stacktest, all fail.
+        assert_eq!(r.score(), 10);
+        assert_eq!(r.max_score(), 29);
+        assert!(!r.full_marks());
+        assert!(r.built());
+        let p = perfect_report();
+        assert_eq!(p.score(), 29);
+        assert!(p.full_marks());
+        let n = not_built_report();
+        assert_eq!(n.score(), 0);
+        assert_eq!(n.max_score(), 29);
+        assert!(!n.built());
+        assert!(n.sessions.is_empty());
+    }
+
+    #[test]
+    fn session_summaries_describe_abnormal_ends() {
+        let r = mixed_report();
+        let s: Vec<_> = r
+            .sessions
+            .iter()
+            .map(|s| (s.name.as_str(), end_kind(&s.end), s.description.as_deref()))
+            .collect();
+        assert_eq!(
+            s,
+            [
+                ("boot", "completed", None),
+                (
+                    "lazytests",
+                    "panicked",
+                    Some("the kernel panicked: panic: uvmunmap: not mapped")
+                ),
+                ("usertests/sbrkarg", "completed", None),
+                (
+                    "usertests/stacktest",
+                    "timed_out",
+                    Some("timed out after 90s waiting for `usertests -k … stacktest` to finish")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn compiler_errors_start_at_the_first_error() {
+        let e = compiler_errors(BUILD_LOG);
+        assert!(e.starts_with("error[E0308]: mismatched types\n"), "{e}");
+        assert!(e.ends_with("due to 1 previous error"), "{e}");
+        assert!(!e.contains("warning"));
+    }
+
+    #[test]
+    fn compiler_errors_without_error_lines_keep_the_tail() {
+        let log: String = (0..100)
+            .map(|i| format!("\x1b[1mline {i}\x1b[0m\n"))
+            .collect();
+        let e = compiler_errors(&log);
+        assert_eq!(e.lines().count(), BUILD_ERROR_LINES);
+        assert!(e.starts_with("line 60\n"));
+        assert!(e.ends_with("line 99"));
+    }
+
+    #[test]
+    fn failure_text_lists_reason_details_and_evidence() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        outs[3] = usertest(&plan, "stacktest", false);
+        let results = check::evaluate(&plan, &outs);
+        let f = results[4].failure.as_ref().unwrap();
+        let text = failure_text(f);
+        assert!(text.starts_with("missing a line matching `^test stacktest: OK \\[…\\]$`\n"));
+        assert!(text.contains("\nlast lines of usertests/stacktest:\n  "));
+    }
+
+    #[test]
+    fn seconds_are_shown_with_one_decimal() {
+        assert_eq!(seconds_text(Duration::from_millis(1240)), "1.2s");
+        assert_eq!(seconds_text(Duration::from_secs(90)), "90.0s");
+        assert_eq!(seconds_value(Duration::from_nanos(1_234_567_890)), 1.234);
+    }
+}

@@ -1,0 +1,120 @@
+//! The native JSON rendering: a superset of Gradescope's `results.json`
+//! (`score`, `max_score`, `execution_time`, `output`, `tests[]` with
+//! `name`, `score`, `max_score`, `status`, `output`), so tools that read
+//! Gradescope results read it too, plus what xvlab knows beyond that: per
+//! test `duration`, `reason`, `details` and `evidence`; the lab, the
+//! submission, the build and a summary of every VM.
+//!
+//! Durations are seconds as numbers, to the millisecond; `execution_time`
+//! is whole seconds, as Gradescope has it.
+
+use serde_json::{Value, json};
+
+use super::{Build, Report, end_kind, failure_text, seconds_value, summary_text};
+use crate::check::TestResult;
+
+/// The report as a JSON value.
+pub fn to_value(report: &Report) -> Value {
+    let build = match &report.build {
+        Build::Ok { duration } => json!({
+            "status": "ok",
+            "duration": seconds_value(*duration),
+        }),
+        Build::Failed { duration, errors } => json!({
+            "status": "failed",
+            "duration": seconds_value(*duration),
+            "errors": errors,
+        }),
+    };
+    let sessions: Vec<Value> = report
+        .sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "end": end_kind(&s.end),
+                "description": s.description,
+                "duration": seconds_value(s.duration),
+            })
+        })
+        .collect();
+    json!({
+        "lab": report.lab,
+        "title": report.title,
+        "submission": report.submission,
+        "score": report.score(),
+        "max_score": report.max_score(),
+        "execution_time": report.execution_time.as_secs_f64().round() as u64,
+        "duration": seconds_value(report.execution_time),
+        "output": summary_text(report),
+        "build": build,
+        "tests": report.tests.iter().map(test_value).collect::<Vec<_>>(),
+        "sessions": sessions,
+    })
+}
+
+fn test_value(t: &TestResult) -> Value {
+    let f = t.failure.as_ref();
+    json!({
+        "name": t.name,
+        "score": t.score(),
+        "max_score": t.max_score,
+        "status": if t.passed() { "passed" } else { "failed" },
+        "output": f.map(failure_text).unwrap_or_default(),
+        "duration": seconds_value(t.duration),
+        "reason": f.map(|f| f.reason.clone()),
+        "details": f.map(|f| f.details.clone()).unwrap_or_default(),
+        "evidence": f.and_then(|f| f.evidence.as_ref()).map(|e| json!({
+            "session": e.session,
+            "lines": e.lines,
+        })),
+    })
+}
+
+/// The report as pretty-printed JSON, with a final newline.
+pub fn render(report: &Report) -> String {
+    format!("{:#}\n", to_value(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::{mixed_report, not_built_report};
+
+    #[test]
+    fn mixed_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&mixed_report()));
+    }
+
+    #[test]
+    fn not_built_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&not_built_report()));
+    }
+
+    #[test]
+    fn is_a_superset_of_gradescope() {
+        let r = mixed_report();
+        let ours = to_value(&r);
+        let theirs = crate::report::gradescope::to_value(&r);
+        for key in ["score", "execution_time", "output"] {
+            assert_eq!(ours[key], theirs[key], "{key}");
+        }
+        let (ours, theirs) = (
+            ours["tests"].as_array().unwrap(),
+            theirs["tests"].as_array().unwrap(),
+        );
+        assert_eq!(ours.len(), theirs.len());
+        for (o, t) in ours.iter().zip(theirs) {
+            for (k, v) in t.as_object().unwrap() {
+                assert_eq!(&o[k], v, "{k}");
+            }
+        }
+    }
+
+    #[test]
+    fn renders_parseable_json() {
+        let text = render(&mixed_report());
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, to_value(&mixed_report()));
+    }
+}

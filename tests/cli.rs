@@ -1,0 +1,523 @@
+//! The `xvlab` command as users run it, against a fake QEMU
+//! (tests/fake-qemu) so that hangs, panics, floods and Ctrl-C are tested in
+//! seconds: exit codes, messages, reports, and that no VM process or
+//! temporary directory is left behind.
+//!
+//! The submission is still really prepared and built (with a build cache
+//! shared by these tests), so `cargo` and the riscv64 target must be
+//! installed; the fake QEMU then ignores the kernel it is given and behaves
+//! as `FAKE_QEMU_MODE` says. A test lab home (`XVLAB_HOME`) carries a small
+//! rubric with short timeouts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+const RUBRIC: &str = r#"
+lab = "lazy"
+title = "Lazy page allocation (test rubric)"
+total = 10
+
+[defaults]
+timeout = "TIMEOUT"
+cpus = 1
+output_cap = 65536
+
+[[session]]
+name = "boot"
+commands = ["echo hi {token}"]
+
+[[session]]
+name = "work"
+commands = ["echo work {token}"]
+
+[[test]]
+name = "echo hi"
+session = "boot"
+points = 5
+match = ['^hi {token}$']
+
+[[test]]
+name = "work"
+session = "work"
+points = 5
+match = ['^work {token}$']
+"#;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fake_qemu() -> PathBuf {
+    repo().join("tests/fake-qemu/qemu-system-riscv64")
+}
+
+/// Build cache shared by the tests of this file (builds are serialised by
+/// xvlab's own lock; the second and later are no-ops).
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache")
+}
+
+/// Copy `from` to `to`, skipping build output.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// A lab home with the real lab and kernel tree but the test rubric.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new(timeout: &str) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&repo().join("labs"), &dir.path().join("labs"));
+        copy_tree(
+            &repo().join("reference-kernel"),
+            &dir.path().join("reference-kernel"),
+        );
+        copy_tree(&repo().join("grading"), &dir.path().join("grading"));
+        std::fs::write(
+            dir.path().join("grading/lazy/rubric.toml"),
+            RUBRIC.replace("TIMEOUT", timeout),
+        )
+        .unwrap();
+        Home { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// An `xvlab` command with the fake QEMU, the test home, the shared cache,
+/// a private TMPDIR and a file collecting the fake VMs' pids.
+struct Run {
+    cmd: Command,
+    tmp: tempfile::TempDir,
+    pids: PathBuf,
+}
+
+impl Run {
+    fn new(home: &Home, mode: &str) -> Run {
+        let tmp = tempfile::tempdir().unwrap();
+        let pids = tmp.path().join("pids");
+        let private_tmp = tmp.path().join("tmp");
+        std::fs::create_dir_all(&private_tmp).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xvlab"));
+        cmd.env("XVLAB_HOME", home.path())
+            .env("XVLAB_QEMU", fake_qemu())
+            .env("XVLAB_CACHE", cache_dir())
+            .env("FAKE_QEMU_MODE", mode)
+            .env("FAKE_QEMU_PIDS", &pids)
+            .env("TMPDIR", &private_tmp)
+            .env("NO_COLOR", "1")
+            .current_dir(tmp.path());
+        Run { cmd, tmp, pids }
+    }
+
+    fn args(mut self, args: &[&str]) -> Run {
+        self.cmd.args(args);
+        self
+    }
+
+    fn output(mut self) -> (Output, Leftovers) {
+        let output = self.cmd.output().unwrap();
+        let leftovers = Leftovers {
+            pids: self.pids.clone(),
+            tmp: self.tmp.path().join("tmp"),
+            _keep: self.tmp,
+        };
+        (output, leftovers)
+    }
+}
+
+/// What a run may have left behind.
+struct Leftovers {
+    pids: PathBuf,
+    tmp: PathBuf,
+    _keep: tempfile::TempDir,
+}
+
+impl Leftovers {
+    /// The process groups of every fake VM that was started.
+    fn groups(&self) -> Vec<i32> {
+        std::fs::read_to_string(&self.pids)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// Assert that no member of any VM's process group is alive (zombies
+    /// reparented to init are not alive).
+    fn assert_no_vm_left(&self) {
+        for pgid in self.groups() {
+            let alive: Vec<String> = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+                .filter(|stat| {
+                    // "pid (comm) state ppid pgrp ...": comm may contain
+                    // spaces, so split after the last ')'.
+                    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+                    let fields: Vec<&str> = rest.split_whitespace().collect();
+                    fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z"
+                })
+                .collect();
+            assert!(
+                alive.is_empty(),
+                "VM process group {pgid} still has live processes: {alive:?}"
+            );
+            // And the group is gone as far as signals go, unless zombies
+            // linger.
+            let _ = killpg(Pid::from_raw(pgid), None);
+        }
+    }
+
+    /// Assert that xvlab left nothing in its TMPDIR.
+    fn assert_no_temp_left(&self) {
+        let left: Vec<_> = std::fs::read_dir(&self.tmp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn solution() -> String {
+    repo()
+        .join("grading/lazy/solution.patch")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_working_kernel_gets_full_marks_and_exit_0() {
+    let home = Home::new("10s");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("echo hi: OK"), "{text}");
+    assert!(text.contains("Score: 10/10"), "{text}");
+    assert_eq!(left.groups().len(), 2, "one VM per session");
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+}
+
+#[test]
+fn a_hanging_kernel_is_stopped_at_its_deadline_and_reported_as_a_timeout() {
+    let home = Home::new("3s");
+    let started = Instant::now();
+    let (out, left) = Run::new(&home, "hang")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("timed out"), "{text}");
+    assert!(text.contains("Score: 0/10"), "{text}");
+    // The boot probe timed out, so the second VM never started.
+    assert_eq!(left.groups().len(), 1);
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+}
+
+#[test]
+fn a_panicking_kernel_is_reported_with_its_panic_line_without_waiting_for_the_deadline() {
+    let home = Home::new("60s");
+    let started = Instant::now();
+    let (out, left) = Run::new(&home, "boot-panic")
+        .args(&["grade", "lazy", "--patch", &solution(), "--format", "json"])
+        .output();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let reason = report["tests"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("panic:"), "{report:#}");
+    let sessions = report["sessions"].as_array().unwrap();
+    // The VM that panicked stopped long before its 60 s deadline (the
+    // whole grading includes the build, which is warm or cold).
+    let vm_seconds = sessions[0]["duration"].as_f64().unwrap();
+    assert!(vm_seconds < 5.0, "the panicked VM ran {vm_seconds}s");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    left.assert_no_vm_left();
+}
+
+#[test]
+fn a_flooding_kernel_is_cut_at_the_output_cap() {
+    let home = Home::new("20s");
+    let (out, left) = Run::new(&home, "flood")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("console output exceeded"), "{text}");
+    left.assert_no_vm_left();
+}
+
+#[test]
+fn a_vm_that_ignores_sigterm_is_killed() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("term.log");
+    let (out, left) = Run::new(&home, &format!("ignore-term {}", log.display()))
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("term"),
+        "SIGTERM was sent first"
+    );
+    left.assert_no_vm_left();
+}
+
+#[test]
+fn ctrl_c_stops_the_vms_reports_partial_results_and_exits_130() {
+    let home = Home::new("120s");
+    let run = Run::new(&home, "hang").args(&["grade", "lazy", "--patch", &solution()]);
+    let Run { mut cmd, tmp, pids } = run;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first VM to start (after the build).
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while std::fs::read_to_string(&pids)
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no VM started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(interrupted.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Score:"),
+        "partial results are reported"
+    );
+    let left = Leftovers {
+        pids,
+        tmp: tmp.path().join("tmp"),
+        _keep: tmp,
+    };
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+}
+
+/// A patch file written for a test.
+fn patch_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn bad_patches_get_one_clear_message_and_a_distinct_exit_code_each() {
+    let home = Home::new("10s");
+    let files = tempfile::tempdir().unwrap();
+    let mutants = repo().join("grading/lazy/mutants");
+    let user = mutants.join("touches-user.patch").display().to_string();
+    let not_applying = mutants.join("does-not-apply.patch").display().to_string();
+    let dotdot = patch_file(
+        files.path(),
+        "escape.patch",
+        "diff --git a/kernel/src/../../evil.rs b/kernel/src/../../evil.rs\n\
+         new file mode 100644\n--- /dev/null\n+++ b/kernel/src/../../evil.rs\n@@ -0,0 +1 @@\n+x\n",
+    );
+    let garbage = patch_file(
+        files.path(),
+        "garbage.patch",
+        "this is not a patch\nat all\n",
+    );
+    let empty = patch_file(files.path(), "empty.patch", "");
+
+    let cases: [(&str, &str, u8, &str); 5] = [
+        ("user/", user.as_str(), 102, "user/src/bin/lazytests.rs"),
+        ("../", dotdot.as_str(), 103, ".."),
+        ("garbage", garbage.as_str(), 104, "not a patch"),
+        ("empty", empty.as_str(), 105, "empty"),
+        (
+            "does not apply",
+            not_applying.as_str(),
+            106,
+            "does not apply",
+        ),
+    ];
+    let mut codes = Vec::new();
+    for (what, patch, code, needle) in cases {
+        let (out, left) = Run::new(&home, "shell")
+            .args(&["grade", "lazy", "--patch", patch])
+            .output();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code.into()), "{what}: {err}");
+        assert!(err.contains(needle), "{what}: {err}");
+        // One message: a single `xvlab:` line, no Rust panic.
+        assert_eq!(err.matches("xvlab:").count(), 1, "{what}: {err}");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+        assert!(left.groups().is_empty(), "{what}: no VM may start");
+        left.assert_no_temp_left();
+        codes.push(code);
+    }
+    codes.dedup();
+    assert_eq!(codes.len(), 5);
+}
+
+#[test]
+fn a_kernel_that_does_not_compile_is_an_outcome_with_the_compiler_errors() {
+    let home = Home::new("10s");
+    let patch = repo().join("grading/lazy/mutants/does-not-compile.patch");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &patch.display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(101), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("error[E0425]"), "{text}");
+    assert!(text.contains("kernel/src/trap.rs"), "{text}");
+    assert!(text.contains("Score: 0/10"), "{text}");
+    assert!(left.groups().is_empty());
+    left.assert_no_temp_left();
+}
+
+#[test]
+fn a_missing_qemu_is_named_with_the_commands_that_install_it() {
+    let home = Home::new("10s");
+    let mut run = Run::new(&home, "shell").args(&["grade", "lazy", "--patch", &solution()]);
+    run.cmd
+        .env("XVLAB_QEMU", "/nonexistent/qemu-system-riscv64");
+    let (out, left) = run.output();
+    assert_eq!(out.status.code(), Some(110));
+    assert!(stderr(&out).contains("XVLAB_QEMU"), "{}", stderr(&out));
+    left.assert_no_temp_left();
+
+    let mut run = Run::new(&home, "shell").args(&["doctor"]);
+    run.cmd
+        .env("XVLAB_QEMU", "/nonexistent/qemu-system-riscv64");
+    let (out, _) = run.output();
+    assert_eq!(out.status.code(), Some(110));
+    assert!(
+        stdout(&out).contains("apt-get install -y qemu-system-misc"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let home = Home::new("10s");
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "--bogus"])
+        .output();
+    assert_eq!(out.status.code(), Some(2));
+    let (out, _) = Run::new(&home, "shell")
+        .args(&[
+            "grade",
+            "lazy",
+            "--patch",
+            &solution(),
+            "--test",
+            "no such test",
+        ])
+        .output();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no such test"));
+}
+
+#[test]
+fn check_rubric_accepts_the_lab_and_refuses_a_broken_rubric() {
+    let home = Home::new("10s");
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["check-rubric", "lazy"])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("rubric.toml");
+    std::fs::write(
+        &bad,
+        RUBRIC
+            .replace("TIMEOUT", "10s")
+            .replace("points = 5", "points = 4"),
+    )
+    .unwrap();
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["check-rubric", &bad.display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(111));
+    assert!(stderr(&out).contains("add up"), "{}", stderr(&out));
+}
+
+#[test]
+fn keep_writes_the_tree_build_log_transcripts_and_report() {
+    let home = Home::new("10s");
+    let keep = tempfile::tempdir().unwrap();
+    let (out, left) = Run::new(&home, "shell")
+        .args(&[
+            "grade",
+            "lazy",
+            "--patch",
+            &solution(),
+            "--keep",
+            &keep.path().display().to_string(),
+        ])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(keep.path().join("tree/kernel/src/vm.rs").is_file());
+    assert!(keep.path().join("build.log").is_file());
+    let transcript = std::fs::read_to_string(keep.path().join("transcripts/boot.txt")).unwrap();
+    assert!(transcript.contains("init: starting sh"), "{transcript}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(keep.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["score"], 10);
+    left.assert_no_temp_left();
+}

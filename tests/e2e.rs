@@ -1,0 +1,235 @@
+//! End to end under the real QEMU with the real kernel: `xvlab run`,
+//! grading the starter and the reference solution on the lab's own tests,
+//! the token defeating canned success lines, and a student's init → edit →
+//! pack → grade round trip. (The full self-test, every test of every
+//! known-bad submission, is `xvlab self-test lazy`.)
+//!
+//! These need QEMU, cargo and the riscv64 target. Without QEMU they are
+//! skipped with a message — unless `XVLAB_REQUIRE_QEMU` is set, as CI sets
+//! it, in which case a missing QEMU fails them.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn qemu_available() -> bool {
+    let found = Command::new("qemu-system-riscv64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("XVLAB_REQUIRE_QEMU").is_none(),
+            "qemu-system-riscv64 is required (XVLAB_REQUIRE_QEMU is set)"
+        );
+        eprintln!("skipping: qemu-system-riscv64 is not installed");
+    }
+    found
+}
+
+fn xvlab(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xvlab"))
+        .args(args)
+        .current_dir(dir)
+        .env(
+            "XVLAB_CACHE",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"),
+        )
+        .env_remove("XVLAB_HOME")
+        .env_remove("XVLAB_QEMU")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run xvlab")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+/// The names of the failed tests of a JSON report.
+fn failed(report: &serde_json::Value) -> Vec<String> {
+    report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "failed")
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn run_types_commands_and_prints_the_transcript() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = xvlab(dir.path(), &["run", "--", "echo hi", "echo a b | wc"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let transcript = text(&out.stdout);
+    let lines: Vec<&str> = transcript.lines().collect();
+    assert!(lines.contains(&"hi"), "{transcript}");
+    assert!(lines.contains(&"1 2 4 "), "{transcript}");
+    assert!(lines.contains(&"$ echo hi"), "{transcript}");
+}
+
+#[test]
+fn the_reference_solution_passes_the_lab_tests_and_the_starter_fails_map_and_unmap() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let solution = repo().join("grading/lazy/solution.patch");
+    let out = xvlab(
+        dir.path(),
+        &[
+            "grade",
+            "lazy",
+            "--patch",
+            solution.to_str().unwrap(),
+            "--test",
+            "lazy",
+            "--test",
+            "echo hi",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["score"], report["max_score"], "{report:#}");
+    assert!(failed(&report).is_empty());
+
+    let tree = repo().join("reference-kernel");
+    let out = xvlab(
+        dir.path(),
+        &[
+            "grade",
+            "lazy",
+            "--tree",
+            tree.to_str().unwrap(),
+            "--test",
+            "lazy",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(100), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(failed(&report), ["lazy: map", "lazy: unmap"], "{report:#}");
+}
+
+#[test]
+fn canned_success_lines_without_the_token_score_nothing() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let canned = repo().join("grading/lazy/mutants/canned-output.patch");
+    let out = xvlab(
+        dir.path(),
+        &[
+            "grade",
+            "lazy",
+            "--patch",
+            canned.to_str().unwrap(),
+            "--test",
+            "lazy",
+            "--test",
+            "usertests: sbrkarg",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(100), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["score"], 0, "{report:#}");
+    // The kernel did print the lines, just without the token.
+    let evidence = report["tests"][0]["evidence"].to_string();
+    assert!(evidence.contains("test lazy alloc: OK"), "{report:#}");
+}
+
+#[test]
+fn a_student_copy_round_trip_init_pack_grade() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("lazy");
+    let out = xvlab(dir.path(), &["init", "lazy", copy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(copy.join("LAB.md").is_file());
+
+    // Nothing changed yet: nothing to hand in.
+    let out = xvlab(&copy, &["pack"]);
+    assert_eq!(out.status.code(), Some(112), "{}", text(&out.stderr));
+
+    // Do the lab (apply the reference solution) and hand it in.
+    let applied = Command::new("git")
+        .args([
+            "apply",
+            repo().join("grading/lazy/solution.patch").to_str().unwrap(),
+        ])
+        .current_dir(&copy)
+        .status()
+        .unwrap();
+    assert!(applied.success());
+    let out = xvlab(&copy, &["pack"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let packed = copy.join("lazy-submission.patch");
+    assert!(packed.is_file(), "{}", text(&out.stdout));
+
+    // Grading the work tree and the packed patch agree.
+    let out = xvlab(&copy, &["grade", "--test", "lazy: map", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = xvlab(
+        dir.path(),
+        &[
+            "grade",
+            "lazy",
+            "--patch",
+            packed.to_str().unwrap(),
+            "--test",
+            "lazy: map",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["score"], json(&out)["max_score"]);
+}
+
+#[test]
+fn the_rubric_runs_exactly_the_tests_usertests_lists() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = xvlab(dir.path(), &["run", "--", "usertests -l"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let transcript = text(&out.stdout);
+    let listed: Vec<&str> = transcript
+        .lines()
+        .skip_while(|l| *l != "$ usertests -l")
+        .skip(1)
+        .take_while(|l| !l.starts_with("$ "))
+        .collect();
+    assert!(listed.len() > 50, "{transcript}");
+
+    let rubric_text = std::fs::read_to_string(repo().join("grading/lazy/rubric.toml")).unwrap();
+    let rubric = xvlab::rubric::Rubric::parse(&rubric_text, "rubric.toml").unwrap();
+    let cases: Vec<&str> = rubric
+        .session("usertests")
+        .unwrap()
+        .cases
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(cases, listed);
+}
