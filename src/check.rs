@@ -227,14 +227,76 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
         details: failures.collect(),
         evidence: Some(Evidence {
             session: outcome.name.clone(),
-            lines: outcome
-                .transcript
-                .tail(EVIDENCE_LINES)
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
+            lines: evidence_lines(check, outcome),
         }),
     })
+}
+
+/// The console lines that best show why a check failed. When the session
+/// completed and a line is missing, the lines leading up to the output line
+/// most like the missing one (`test sbrkarg: FAILED` for a missing
+/// `test sbrkarg: OK`), where the test programs print their reasons;
+/// otherwise (a panic, a timeout, nothing alike) the last lines.
+fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
+    let lines = outcome.transcript.lines();
+    let tail = || {
+        outcome
+            .transcript
+            .tail(EVIDENCE_LINES)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
+    if outcome.end != SessionEnd::Completed {
+        return tail();
+    }
+    let output = || {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == crate::transcript::LineKind::Output)
+    };
+    let mut best: Option<(usize, usize)> = None; // (common prefix, line index)
+    for p in check
+        .matches
+        .iter()
+        .filter(|p| !output().any(|(_, l)| p.regex.is_match(&l.text)))
+    {
+        let prefix = literal_prefix(p.regex.as_str());
+        for (i, l) in output() {
+            let common = prefix
+                .chars()
+                .zip(l.text.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            if common >= MIN_EVIDENCE_PREFIX && best.is_none_or(|(c, _)| common >= c) {
+                best = Some((common, i));
+            }
+        }
+    }
+    match best {
+        Some((_, end)) => {
+            let start = (end + 1).saturating_sub(EVIDENCE_LINES);
+            lines[start..=end].iter().map(|l| l.text.clone()).collect()
+        }
+        None => tail(),
+    }
+}
+
+/// How many leading characters a line must share with a missing line's
+/// pattern to count as its failed counterpart.
+const MIN_EVIDENCE_PREFIX: usize = 8;
+
+/// The literal text a regex requires at the start of a line: what follows
+/// `^` up to the first regex operator (an escaped character ends it too, to
+/// keep this simple).
+fn literal_prefix(regex: &str) -> String {
+    let Some(rest) = regex.strip_prefix('^') else {
+        return String::new();
+    };
+    rest.chars()
+        .take_while(|c| !"\\.+*?()[]{}|^$".contains(*c))
+        .collect()
 }
 
 /// How a session ended, for students; `None` if it completed. `timeout` is
@@ -851,6 +913,38 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
             .map(|r| r.name.as_str())
             .collect();
         assert_eq!(failed, ["usertests: sbrkmuch", "usertests: all tests"]);
+    }
+
+    #[test]
+    fn evidence_leads_up_to_the_failed_verdict() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        let mut text = String::from("$ usertests -k c0ffee00 sbrkarg\nusertests starting\n");
+        text.push_str("sbrkarg: write of 8192 bytes returned -1\n");
+        text.push_str("test sbrkarg: FAILED [c0ffee00]\n");
+        for i in 0..30 {
+            text.push_str(&format!("noise {i}\n"));
+        }
+        text.push_str("SOME TESTS FAILED [c0ffee00]\n$ ");
+        replace(
+            &mut outs,
+            outcome(&plan, "usertests/sbrkarg", &text, SessionEnd::Completed, 1),
+        );
+        let results = evaluate(&plan, &outs);
+        let ev = failure(&results, "usertests: sbrkarg")
+            .evidence
+            .clone()
+            .unwrap();
+        assert_eq!(ev.lines.last().unwrap(), "test sbrkarg: FAILED [c0ffee00]");
+        assert!(
+            ev.lines
+                .contains(&"sbrkarg: write of 8192 bytes returned -1".to_string())
+        );
+        assert_eq!(
+            literal_prefix(r"^test sbrkarg: OK \[c0ffee00\]$"),
+            "test sbrkarg: OK "
+        );
+        assert_eq!(literal_prefix("no anchor"), "");
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub fn failure_text(failure: &Failure) -> String {
         s.push('\n');
     }
     if let Some(ev) = &failure.evidence {
-        s.push_str(&format!("\nlast lines of {}:\n", ev.session));
+        s.push_str(&format!("\nconsole of {}:\n", ev.session));
         if ev.lines.is_empty() {
             s.push_str("  (the console printed nothing)\n");
         }
@@ -404,7 +404,7 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
         let f = results[4].failure.as_ref().unwrap();
         let text = failure_text(f);
         assert!(text.starts_with("missing a line matching `^test stacktest: OK \\[…\\]$`\n"));
-        assert!(text.contains("\nlast lines of usertests/stacktest:\n  "));
+        assert!(text.contains("\nconsole of usertests/stacktest:\n  "));
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub fn render_test(test: &TestResult, style: Style) -> String {
         if ev.lines.is_empty() {
             let _ = writeln!(s, "{INDENT}{} printed nothing", ev.session);
         } else {
-            let _ = writeln!(s, "{INDENT}last lines of {}:", ev.session);
+            let _ = writeln!(s, "{INDENT}console of {}:", ev.session);
             for l in &ev.lines {
                 // No trailing blanks (a bare prompt is `$ `): they are
                 // invisible on a terminal and noise in diffs.

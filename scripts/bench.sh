@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmarks of a full `xvlab grade` of the lazy lab, with public tools only
+# (bash, GNU time). Prints wall-clock time, the build time xvlab measured, the
+# score and the peak memory of xvlab itself:
+#   - the reference solution with a cold build cache, then warm;
+#   - the unmodified starter, warm;
+#   - the solution with one kernel file changed (rebuild time);
+#   - a kernel that panics at boot, warm.
+# Usage: bash scripts/bench.sh [--jobs N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo build --release --locked --quiet
+XV=$PWD/target/release/xvlab
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export XVLAB_CACHE=$WORK/cache
+GRADING=$PWD/grading/lazy
+
+# The solution with one comment changed in one kernel file (vm.rs).
+sed -e 's|^+/// Lazy allocation:|+/// Lazy allocation (benchmark edit):|' "$GRADING/solution.patch" >"$WORK/edited.patch"
+if cmp -s "$GRADING/solution.patch" "$WORK/edited.patch"; then
+    echo "bench: could not make the edited solution" >&2
+    exit 1
+fi
+
+run() {
+    local label=$1
+    shift
+    local start end
+    start=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$WORK/mem" "$XV" grade lazy --format json "$@" >"$WORK/report.json" 2>/dev/null || true
+    end=$(date +%s.%N)
+    python3 - "$label" "$start" "$end" "$WORK/report.json" "$WORK/mem" <<'PY'
+import json, sys
+label, start, end, path, mem = sys.argv[1:]
+r = json.load(open(path))
+build = r.get("build", {})
+print(f"{label:<38} {float(end) - float(start):6.1f} s   build {float(build.get('duration', 0)):5.1f} s"
+      f"   score {r['score']:>3}/{r['max_score']}   xvlab peak RSS {int(open(mem).read().split()[-1]) // 1024} MiB")
+PY
+}
+
+echo "host: $(nproc) CPUs; $(qemu-system-riscv64 --version | head -1)"
+run "solution, cold build cache" --patch "$GRADING/solution.patch" "$@"
+run "solution, warm" --patch "$GRADING/solution.patch" "$@"
+run "starter (unmodified), warm" --tree reference-kernel "$@"
+run "solution, one kernel file changed" --patch "$WORK/edited.patch" "$@"
+run "kernel that panics at boot, warm" --patch "$GRADING/mutants/panics-at-boot.patch" "$@"
