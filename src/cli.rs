@@ -670,7 +670,7 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
         )
     };
     std::fs::create_dir_all(&args.output).map_err(err)?;
-    std::fs::copy(&ready.built.kernel, args.output.join("kernel")).map_err(err)?;
+    std::fs::copy(ready.kernel(), args.output.join("kernel")).map_err(err)?;
     std::fs::copy(ready.image(), args.output.join("fs.img")).map_err(err)?;
     println!(
         "wrote {} and {}",

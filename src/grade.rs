@@ -60,6 +60,12 @@ pub enum GradeError {
     Asset(#[from] AssetError),
     #[error("create a temporary directory")]
     TempDir(#[source] std::io::Error),
+    #[error("copy `{}` out of the build cache", path.display())]
+    Copy {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("keep the grading files in `{}`", path.display())]
     Keep {
         path: PathBuf,
@@ -116,25 +122,33 @@ pub struct Options {
     pub verbose: bool,
 }
 
-/// A submission built and given an image: ready to boot.
+/// A submission built and given an image: ready to boot. The kernel and
+/// the image are private copies, so the build cache is free for other
+/// gradings as soon as the build is done.
 pub struct Ready {
     /// The prepared source tree (deleted on drop).
     pub prepared: Prepared,
-    /// The build, in the cache.
-    pub built: Built,
-    /// Holds the image.
-    image_dir: TempDir,
+    /// cargo's output.
+    pub build_log: String,
+    pub build_duration: Duration,
+    /// Holds the kernel and the image.
+    dir: TempDir,
 }
 
 impl Ready {
     /// The file-system image.
     pub fn image(&self) -> PathBuf {
-        self.image_dir.path().join("fs.img")
+        self.dir.path().join("fs.img")
+    }
+
+    /// The kernel ELF.
+    pub fn kernel(&self) -> PathBuf {
+        self.dir.path().join("kernel")
     }
 
     /// The machine that boots this kernel and image with `qemu`.
     pub fn machine(&self, qemu: &Path) -> Machine {
-        Machine::new(qemu.to_path_buf(), self.built.kernel.clone(), self.image())
+        Machine::new(qemu.to_path_buf(), self.kernel(), self.image())
     }
 }
 
@@ -179,21 +193,24 @@ pub async fn make_ready(
                 ok: true,
                 duration: built.duration,
             });
-            let image_dir = tempfile::Builder::new()
-                .prefix("xvlab-image-")
+            let dir = tempfile::Builder::new()
+                .prefix("xvlab-vm-")
                 .tempdir()
                 .map_err(GradeError::TempDir)?;
             let readme = assets.read(&format!("{KERNEL_TREE}/README.md"))?;
-            image::write_image(
-                &image_dir.path().join("fs.img"),
-                &readme,
-                &built.programs,
-                extra,
-            )?;
+            image::write_image(&dir.path().join("fs.img"), &readme, &built.programs, extra)?;
+            let kernel = dir.path().join("kernel");
+            std::fs::copy(&built.kernel, &kernel).map_err(|source| GradeError::Copy {
+                path: built.kernel.clone(),
+                source,
+            })?;
+            // Dropping `built` releases the build cache.
+            let Built { log, duration, .. } = built;
             Ok(Readiness::Ready(Box::new(Ready {
                 prepared,
-                built,
-                image_dir,
+                build_log: log,
+                build_duration: duration,
+                dir,
             })))
         }
     }
@@ -259,15 +276,15 @@ pub async fn grade(
         rubric,
         plan,
         &ready.prepared.description,
-        ready.built.duration,
+        ready.build_duration,
         &outcomes,
         started.elapsed(),
     );
     if let Some(dir) = &options.keep {
         keep(
             dir,
-            Some(&ready.built.tree),
-            &ready.built.log,
+            Some(ready.prepared.path()),
+            &ready.build_log,
             &outcomes,
             &report,
         )?;

@@ -111,8 +111,9 @@ pub struct Built {
     /// cargo's output.
     pub log: String,
     pub duration: Duration,
-    /// Held while the build products are in use, so that another grader
-    /// sharing the cache does not rebuild them underneath us.
+    /// Held until the build products are copied out (drop the `Built`
+    /// then), so that another grader sharing the cache does not rebuild
+    /// them underneath us.
     _lock: Flock<File>,
 }
 
