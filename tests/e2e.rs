@@ -233,3 +233,42 @@ fn the_rubric_runs_exactly_the_tests_usertests_lists() {
         .collect();
     assert_eq!(cases, listed);
 }
+
+#[test]
+fn the_handouts_journey_step_1_breaks_echo_hi_and_step_2_mends_it() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Step 1 of labs/lazy/README.md: sbrk only grows p.sz.
+    let step1 = repo().join("grading/lazy/mutants/no-fault-handler.patch");
+    let out = xvlab(
+        dir.path(),
+        &["run", "--patch", step1.to_str().unwrap(), "--", "echo hi"],
+    );
+    let transcript = text(&out.stdout);
+    assert!(
+        transcript.contains("usertrap(): unexpected scause 0x000000000000000f pid="),
+        "{transcript}"
+    );
+    assert!(transcript.contains("            sepc=0x"), "{transcript}");
+    assert!(
+        transcript.contains("panic: uvmunmap: not mapped"),
+        "{transcript}"
+    );
+    assert_eq!(out.status.code(), Some(100), "the VM panicked");
+
+    // Step 2: a page-fault handler and the uvmunmap fix (the third
+    // write-up's solution has exactly these).
+    let step2 = repo().join("grading/lazy/mutants/seed-004.patch");
+    let out = xvlab(
+        dir.path(),
+        &["run", "--patch", step2.to_str().unwrap(), "--", "echo hi"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).lines().any(|l| l == "hi"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -212,8 +212,9 @@ pub fn wait_for(pid: i32) -> SysResult<Waited> {
 /// steps that fail gracefully, by `fork`: a holder process touches
 /// `HOLD_PAGES` pages, and copies of it are forked until fork fails. Only
 /// what is left, less than one copy, is counted page by page (by
-/// [`count_pages`]), once with all the copies alive and once with one copy
-/// released, which also measures exactly how many pages a copy holds.
+/// [`count_pages`]): once with one copy released (so that there is surely
+/// room to fork the counting child) and once with two, which also measures
+/// exactly how many pages a copy holds.
 ///
 /// Returns `None` if a pipe or a process could not be created.
 pub fn countfree() -> Option<usize> {
@@ -247,17 +248,27 @@ pub fn countfree() -> Option<usize> {
             return None;
         }
         let copies = u32::from_le_bytes(n) as usize;
+        // Release a copy so that what is left (less than a copy when fork
+        // failed) is surely enough to fork the counting child (and its
+        // watchdog); then count it.
+        let release = || {
+            let mut ack = [0u8];
+            crate::fs::write(to_w, b"r") == Ok(1) && crate::read(from_r, &mut ack) == Ok(1)
+        };
+        if copies == 0 || !release() {
+            return None;
+        }
         let rest = count_pages()?;
-        if copies == 0 {
+        if copies == 1 {
             return Some(rest);
         }
-        // Release one copy; what is left grows by exactly what it held.
-        if crate::fs::write(to_w, b"r") != Ok(1) || crate::read(from_r, &mut n[..1]) != Ok(1) {
+        // Release another: what is left grows by exactly what a copy held.
+        if !release() {
             return None;
         }
         let more = count_pages()?;
         let per_copy = more.checked_sub(rest)?;
-        Some(copies * per_copy + rest)
+        Some((copies - 1) * per_copy + rest)
     });
 
     // End of file on `to_r` tells the holder to release everything.
