@@ -1,0 +1,67 @@
+//! The grading material stays consistent with the starter tree and the
+//! rubric, checked in seconds (the full proof is `xvlab self-test lazy`):
+//! the reference solution and every known-bad kernel patch still apply to
+//! the starter (so a kernel change cannot silently break them), each patch
+//! says what is wrong with it on its first line, and every patch has an
+//! expected result.
+
+use std::path::PathBuf;
+
+use xvlab::assets::Assets;
+use xvlab::lab::Lab;
+use xvlab::selftest::{Expected, load_cases};
+use xvlab::submission::{PatchInput, Submission};
+
+fn grading() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("grading/lazy")
+}
+
+#[test]
+fn the_solution_and_every_mutant_apply_or_are_refused_as_expected() {
+    let assets = Assets::Embedded;
+    let lab = Lab::load(&assets, "lazy").unwrap();
+    let cases = load_cases(&assets, "lazy").unwrap();
+    for case in &cases {
+        let inputs: Vec<PatchInput> = case
+            .patches
+            .iter()
+            .map(|p| PatchInput::read(&grading().join(p)).unwrap())
+            .collect();
+        let submission = if inputs.is_empty() {
+            Submission::Starter
+        } else {
+            Submission::Patches(inputs)
+        };
+        let prepared = submission.prepare(&assets, &lab);
+        match case.result {
+            Expected::Refused => assert!(prepared.is_err(), "{} should be refused", case.name),
+            Expected::Graded | Expected::BuildFailed => {
+                if let Err(e) = prepared {
+                    panic!("{} no longer applies to the starter: {e}", case.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_mutant_describes_its_mistake_and_has_an_expected_result() {
+    let cases = load_cases(&Assets::Embedded, "lazy").unwrap();
+    let mutants = std::fs::read_dir(grading().join("mutants")).unwrap();
+    for entry in mutants {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("{name}: ")) && first.len() > name.len() + 20,
+            "{}: the first line should say `{name}: <what is wrong>`",
+            path.display()
+        );
+        let rel = format!("mutants/{name}.patch");
+        assert!(
+            cases.iter().any(|c| c.patches == [rel.clone()]),
+            "{rel} has no expected result in grading/lazy/expected/"
+        );
+    }
+}
