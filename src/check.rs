@@ -98,6 +98,12 @@ pub fn evaluate_test(plan: &Plan, test: &PlannedTest, outcomes: &[SessionOutcome
 /// Every test of `plan` failed because the kernel did not build (the
 /// report carries the compiler's errors).
 pub fn not_built(plan: &Plan) -> Vec<TestResult> {
+    not_run(plan, NOT_BUILT)
+}
+
+/// Every planned test, failed for the same `reason` (the submission was
+/// refused, or did not build).
+pub fn not_run(plan: &Plan, reason: &str) -> Vec<TestResult> {
     plan.tests()
         .iter()
         .map(|t| TestResult {
@@ -105,7 +111,7 @@ pub fn not_built(plan: &Plan) -> Vec<TestResult> {
             max_score: t.points,
             duration: Duration::ZERO,
             failure: Some(Failure {
-                reason: NOT_BUILT.to_string(),
+                reason: reason.to_string(),
                 details: Vec::new(),
                 evidence: None,
             }),

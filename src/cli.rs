@@ -532,6 +532,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     };
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
+    let started = std::time::Instant::now();
     let graded = grade::grade(
         assets,
         &lab,
@@ -546,21 +547,31 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     )
     .await;
     progress.finish();
-    let graded = graded.map_err(grade_failure)?;
+    let graded = match graded {
+        Ok(graded) => graded,
+        // A machine-readable report is still written for a refused
+        // submission, so that an autograder shows the student why.
+        Err(GradeError::Submission(e)) if args.format != Format::Human => {
+            let failure = submission_failure(&e);
+            let report = crate::report::Report::refused(
+                &rubric,
+                &plan,
+                &describe(&args.submission),
+                &failure.message,
+                started.elapsed(),
+            );
+            write_output(args.output.as_deref(), &render(&report, args.format, false))?;
+            return Err(failure);
+        }
+        Err(e) => return Err(grade_failure(e)),
+    };
 
     let report = &graded.report;
-    let text = match args.format {
-        Format::Human => {
-            let style = if args.output.is_none() {
-                human::Style::detect(std::io::stdout().is_terminal())
-            } else {
-                human::Style::detect(false)
-            };
-            human::render_styled(report, style)
-        }
-        Format::Json => json::render(report),
-        Format::Gradescope => gradescope::render(report),
-    };
+    let text = render(
+        report,
+        args.format,
+        args.output.is_none() && std::io::stdout().is_terminal(),
+    );
     write_output(args.output.as_deref(), &text)?;
     if graded.interrupted {
         eprintln!("interrupted: the VMs were stopped; the results above are partial");
@@ -573,6 +584,32 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     } else {
         exit::TESTS_FAILED
     })
+}
+
+/// What was submitted, for a report of a submission that could not be
+/// prepared.
+fn describe(args: &SubmissionArgs) -> String {
+    if !args.patches.is_empty() {
+        let names: Vec<String> = args
+            .patches
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!("patch {}", names.join(", "))
+    } else if let Some(tree) = &args.tree {
+        format!("work tree {}", tree.display())
+    } else {
+        "work tree .".to_string()
+    }
+}
+
+/// A report in the chosen format (`color`: human format for a terminal).
+fn render(report: &crate::report::Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => human::render_styled(report, human::Style::detect(color)),
+        Format::Json => json::render(report),
+        Format::Gradescope => gradescope::render(report),
+    }
 }
 
 /// Prepare and build a submission for run/qemu/build.

@@ -51,6 +51,12 @@ pub enum Build {
         /// The first compiler errors (see [`compiler_errors`]).
         errors: String,
     },
+    /// The submission was refused before building (a patch that changes a
+    /// file submissions may not change, or does not apply, ...).
+    Refused {
+        /// Why, as `xvlab grade` printed it.
+        reason: String,
+    },
 }
 
 /// How one VM went.
@@ -124,6 +130,28 @@ impl Report {
                 errors: compiler_errors(build_log),
             },
             tests: check::not_built(plan),
+            sessions: Vec::new(),
+            execution_time,
+        }
+    }
+
+    /// The report of a submission refused before building: every planned
+    /// test fails with `reason`.
+    pub fn refused(
+        rubric: &Rubric,
+        plan: &Plan,
+        submission: &str,
+        reason: &str,
+        execution_time: Duration,
+    ) -> Report {
+        Report {
+            lab: rubric.lab.clone(),
+            title: rubric.title.clone(),
+            submission: submission.to_string(),
+            build: Build::Refused {
+                reason: reason.to_string(),
+            },
+            tests: check::not_run(plan, &format!("the submission was refused: {reason}")),
             sessions: Vec::new(),
             execution_time,
         }
@@ -237,6 +265,11 @@ pub fn summary_text(report: &Report) -> String {
             s.push_str(check::NOT_BUILT);
             s.push_str(":\n");
             s.push_str(errors);
+            s.push('\n');
+        }
+        Build::Refused { reason } => {
+            s.push_str("the submission was refused: ");
+            s.push_str(reason);
             s.push('\n');
         }
     }

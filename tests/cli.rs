@@ -521,3 +521,40 @@ fn keep_writes_the_tree_build_log_transcripts_and_report() {
     assert_eq!(report["score"], 10);
     left.assert_no_temp_left();
 }
+
+#[test]
+fn a_refused_patch_still_gets_a_gradescope_report_saying_why() {
+    let home = Home::new("10s");
+    let user = repo().join("grading/lazy/mutants/touches-user.patch");
+    let out_dir = tempfile::tempdir().unwrap();
+    let results = out_dir.path().join("results.json");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&[
+            "grade",
+            "lazy",
+            "--patch",
+            &user.display().to_string(),
+            "--format",
+            "gradescope",
+            "--output",
+            &results.display().to_string(),
+        ])
+        .output();
+    assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    assert_eq!(report["score"], 0);
+    let output = report["output"].as_str().unwrap();
+    assert!(
+        output.contains("refused") && output.contains("user/src/bin/lazytests.rs"),
+        "{output}"
+    );
+    assert!(
+        report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "failed")
+    );
+    left.assert_no_temp_left();
+}

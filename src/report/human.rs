@@ -76,6 +76,10 @@ pub fn render_styled(report: &Report, style: Style) -> String {
             }
             let _ = writeln!(s, "all {} tests failed: {NOT_BUILT}", report.tests.len());
         }
+        Build::Refused { reason } => {
+            let _ = writeln!(s, "submission refused: {reason}");
+            let _ = writeln!(s, "all {} tests failed", report.tests.len());
+        }
     }
     let _ = writeln!(s, "Score: {}/{}", report.score(), report.max_score());
     s

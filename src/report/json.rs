@@ -25,6 +25,10 @@ pub fn to_value(report: &Report) -> Value {
             "duration": seconds_value(*duration),
             "errors": errors,
         }),
+        Build::Refused { reason } => json!({
+            "status": "refused",
+            "reason": reason,
+        }),
     };
     let sessions: Vec<Value> = report
         .sessions
