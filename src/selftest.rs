@@ -354,6 +354,28 @@ enum CaseOutcome {
     Refused { code: u8, message: String },
 }
 
+/// What a case submits: its patches read from the lab's grading material,
+/// or, for a case without patches, the starter tree itself (an empty patch
+/// set is something the grader refuses, so it cannot stand for the starter).
+fn case_submission(assets: &Assets, lab: &str, case: &Case) -> Result<Submission, SelfTestError> {
+    if case.patches.is_empty() {
+        return Ok(Submission::Starter);
+    }
+    let mut inputs = Vec::new();
+    for p in &case.patches {
+        let path = format!("grading/{lab}/{p}");
+        let bytes = assets.read(&path).map_err(|source| SelfTestError::Assets {
+            lab: lab.to_string(),
+            source,
+        })?;
+        inputs.push(PatchInput {
+            name: p.clone(),
+            bytes: bytes.into_owned(),
+        });
+    }
+    Ok(Submission::Patches(inputs))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn grade_case(
     assets: &Assets,
@@ -365,19 +387,7 @@ async fn grade_case(
     qemu: &Path,
     cancel: &CancellationToken,
 ) -> Result<CaseOutcome, SelfTestError> {
-    let mut inputs = Vec::new();
-    for p in &case.patches {
-        let path = format!("grading/{}/{p}", lab.name);
-        let bytes = assets.read(&path).map_err(|source| SelfTestError::Assets {
-            lab: lab.name.clone(),
-            source,
-        })?;
-        inputs.push(PatchInput {
-            name: p.clone(),
-            bytes: bytes.into_owned(),
-        });
-    }
-    let submission = Submission::Patches(inputs);
+    let submission = case_submission(assets, &lab.name, case)?;
     let plan = Plan::new(rubric, Token::random()?, &TestFilter::all())?;
     let options = Options {
         jobs,
@@ -438,6 +448,24 @@ mod tests {
             .filter(|c| c.result == Expected::Graded && c.name != "starter" && c.name != "solution")
             .count();
         assert!(graded_mutants >= 12, "only {graded_mutants} graded mutants");
+    }
+
+    #[test]
+    fn the_starter_case_grades_the_starter_and_mutants_grade_their_patches() {
+        let cases = load_cases(&Assets::Embedded, "lazy").unwrap();
+        let starter = cases.iter().find(|c| c.name == "starter").unwrap();
+        assert!(matches!(
+            case_submission(&Assets::Embedded, "lazy", starter).unwrap(),
+            Submission::Starter
+        ));
+        let mutant = cases.iter().find(|c| c.name == "no-zero").unwrap();
+        match case_submission(&Assets::Embedded, "lazy", mutant).unwrap() {
+            Submission::Patches(inputs) => {
+                assert_eq!(inputs.len(), mutant.patches.len());
+                assert!(inputs.iter().all(|i| !i.bytes.is_empty()));
+            }
+            _ => panic!("a mutant must be graded as its patches"),
+        }
     }
 
     #[test]
