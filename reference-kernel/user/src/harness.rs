@@ -198,9 +198,59 @@ pub fn wait_for(pid: i32) -> SysResult<Waited> {
     }
 }
 
+/// Free physical memory as [`countfree`] measures it: how many copies of a
+/// big holder process could be forked, then how many pages were left over
+/// (counted one by one). Counts compare exactly: one page less anywhere
+/// makes the count smaller. [`pages`](Self::pages) turns it into an
+/// approximate number of pages, for messages and sizing.
+#[derive(Clone, Copy, Debug)]
+pub struct FreePages {
+    copies: usize,
+    rest: usize,
+    copy_pages: usize,
+}
+
+impl FreePages {
+    /// About how many pages were free: what the copies held plus the rest.
+    /// What a copy holds is computed from the holder's size and xv6's
+    /// page-table layout, so it may be off by a few pages; comparisons of
+    /// two counts do not rely on it.
+    pub fn pages(&self) -> usize {
+        self.copies * self.copy_pages + self.rest
+    }
+}
+
+// Fewer copies means less memory whatever the rest; with as many copies,
+// the rest (exact, and less than one copy) decides.
+impl PartialEq for FreePages {
+    fn eq(&self, other: &Self) -> bool {
+        (self.copies, self.rest) == (other.copies, other.rest)
+    }
+}
+
+impl Eq for FreePages {}
+
+impl PartialOrd for FreePages {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for FreePages {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.copies, self.rest).cmp(&(other.copies, other.rest))
+    }
+}
+
+impl fmt::Display for FreePages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.pages())
+    }
+}
+
 /// Counts the free physical pages, as xv6's usertests does: processes take
 /// memory until the kernel has none left, and report what they got. The
-/// result is exact up to a constant (what the counting processes themselves
+/// count is exact up to a constant (what the counting processes themselves
 /// cost), so two counts compare like with like.
 ///
 /// A run counts twice, so the count must be cheap, on lazy kernels too. A
@@ -211,28 +261,33 @@ pub fn wait_for(pid: i32) -> SysResult<Waited> {
 /// 128 MiB under emulation. Instead, most of the memory is taken in big
 /// steps that fail gracefully, by `fork`: a holder process touches
 /// `HOLD_PAGES` pages, and copies of it are forked until fork fails. Only
-/// what is left, less than one copy, is counted page by page (by
-/// [`count_pages`]): once with one copy released (so that there is surely
-/// room to fork the counting child) and once with two, which also measures
-/// exactly how many pages a copy holds.
+/// what is then left, less than one copy, is counted page by page, by a
+/// [`Counter`] forked beforehand so that it needs no memory by then. The
+/// number of copies and that rest make the count ([`FreePages`]): as many
+/// copies fit in the same memory every time, so the pair compares exactly
+/// without knowing what one copy holds.
 ///
-/// Returns `None` if a pipe or a process could not be created.
-pub fn countfree() -> Option<usize> {
-    // Holder -> us: the number of copies (4 bytes), then acknowledgements.
-    let (from_r, from_w) = crate::pipe().ok()?;
-    // Us -> holder: a byte per copy to release; end of file releases all.
-    let (to_r, to_w) = match crate::pipe() {
-        Ok(fds) => fds,
-        Err(_) => {
-            let _ = crate::close(from_r);
-            let _ = crate::close(from_w);
-            return None;
-        }
+/// Returns `None` if a pipe or a process could not be created, or the
+/// counting child had to be killed.
+pub fn countfree() -> Option<FreePages> {
+    let counter = Counter::start()?;
+    // Holder -> us: the number of copies and the pages a copy holds.
+    let Ok((from_r, from_w)) = crate::pipe() else {
+        counter.cancel();
+        return None;
+    };
+    // Us -> holder: end of file releases everything.
+    let Ok((to_r, to_w)) = crate::pipe() else {
+        counter.cancel();
+        let _ = crate::close(from_r);
+        let _ = crate::close(from_w);
+        return None;
     };
     let holder = match crate::fork() {
         Ok(0) => {
             let _ = crate::close(from_r);
             let _ = crate::close(to_w);
+            counter.forget();
             hold_memory(to_r, from_w);
             sys::exit(0);
         }
@@ -242,34 +297,22 @@ pub fn countfree() -> Option<usize> {
     let _ = crate::close(from_w);
     let _ = crate::close(to_r);
 
-    let count = holder.and_then(|_| {
-        let mut n = [0u8; 4];
-        if crate::read(from_r, &mut n) != Ok(4) {
-            return None;
+    let mut report = [0u8; 8];
+    let count = match holder.and_then(|_| read_exactly(from_r, &mut report)) {
+        Some(()) => {
+            let copies = u32::from_le_bytes([report[0], report[1], report[2], report[3]]);
+            let copy_pages = u32::from_le_bytes([report[4], report[5], report[6], report[7]]);
+            counter.run().map(|rest| FreePages {
+                copies: copies as usize,
+                rest,
+                copy_pages: copy_pages as usize,
+            })
         }
-        let copies = u32::from_le_bytes(n) as usize;
-        // Release a copy so that what is left (less than a copy when fork
-        // failed) is surely enough to fork the counting child (and its
-        // watchdog); then count it.
-        let release = || {
-            let mut ack = [0u8];
-            crate::fs::write(to_w, b"r") == Ok(1) && crate::read(from_r, &mut ack) == Ok(1)
-        };
-        if copies == 0 || !release() {
-            return None;
+        None => {
+            counter.cancel();
+            None
         }
-        let rest = count_pages()?;
-        if copies == 1 {
-            return Some(rest);
-        }
-        // Release another: what is left grows by exactly what a copy held.
-        if !release() {
-            return None;
-        }
-        let more = count_pages()?;
-        let per_copy = more.checked_sub(rest)?;
-        Some((copies - 1) * per_copy + rest)
-    });
+    };
 
     // End of file on `to_r` tells the holder to release everything.
     let _ = crate::close(to_w);
@@ -280,124 +323,198 @@ pub fn countfree() -> Option<usize> {
     count
 }
 
+/// Reads exactly `buf.len()` bytes from `fd` (a pipe may deliver them in
+/// pieces); `None` at end of file or on an error.
+fn read_exactly(fd: i32, buf: &mut [u8]) -> Option<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match crate::read(fd, &mut buf[got..]) {
+            Ok(n @ 1..) => got += n,
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
 /// Pages each copy in [`countfree`] touches (besides its program): 4 MiB,
 /// so that the copies fill 128 MiB long before the process table is full.
 const HOLD_PAGES: usize = 1024;
 
+/// Physical pages a fork of a process of `size` bytes takes, on xv6's
+/// layout: the pages below `size`, the trapframe, the root page table, the
+/// middle and leaf tables for the low addresses, and the middle and leaf
+/// tables for the trampoline and trapframe at the top.
+fn fork_pages(size: usize) -> usize {
+    const LEAF_SPAN: usize = 512 * PGSIZE;
+    size.div_ceil(PGSIZE) + 1 + 1 + 1 + size.div_ceil(LEAF_SPAN) + 2
+}
+
 /// countfree's holder: touches `HOLD_PAGES` pages, forks copies of itself
-/// until fork fails, reports how many on `report`, then releases one copy
-/// for each byte read from `control` (acknowledging each once the copy's
-/// memory is free) and all of them at end of file.
+/// until fork fails, reports how many and what each holds on `report`, and
+/// releases them all at end of file on `control`.
 fn hold_memory(control: i32, report: i32) {
+    let send = |copies: u32, pages: usize| {
+        let mut bytes = [0u8; 8];
+        bytes[..4].copy_from_slice(&copies.to_le_bytes());
+        bytes[4..].copy_from_slice(&(pages as u32).to_le_bytes());
+        let _ = crate::fs::write(report, &bytes);
+    };
     // SAFETY: growing the heap takes nothing away from anyone.
     let start = unsafe { sys::sbrk((HOLD_PAGES * PGSIZE) as i32) };
-    let mut copies: u32 = 0;
-    if start as isize != -1 {
-        for page in 0..HOLD_PAGES {
-            // SAFETY: heap this process just grew, used by nothing else; on
-            // a lazy kernel this allocates the page.
-            unsafe { start.wrapping_add(page * PGSIZE).write_volatile(1) };
-        }
-        if let Ok((hold_r, hold_w)) = crate::pipe() {
-            while (copies as usize) < NPROC {
-                match crate::fork() {
-                    Ok(0) => {
-                        let _ = crate::close(hold_w);
-                        let _ = crate::close(control);
-                        let _ = crate::close(report);
-                        let mut byte = [0u8];
-                        // Returns when released: a byte, or end of file.
-                        let _ = crate::read(hold_r, &mut byte);
-                        sys::exit(0);
-                    }
-                    Ok(_) => copies += 1,
-                    Err(_) => break,
-                }
-            }
-            let _ = crate::close(hold_r);
-            let _ = crate::fs::write(report, &copies.to_le_bytes());
-            let mut byte = [0u8];
-            while crate::read(control, &mut byte) == Ok(1) {
-                // Exactly one copy reads the byte and exits; once it is
-                // reaped its memory is free.
-                if crate::fs::write(hold_w, b"r") != Ok(1) || crate::wait().is_err() {
-                    break;
-                }
-                copies -= 1;
-                let _ = crate::fs::write(report, b"a");
-            }
-            let _ = crate::close(hold_w);
-            for _ in 0..copies {
-                let _ = crate::wait();
-            }
-            return;
-        }
+    if start as isize == -1 {
+        send(0, 0);
+        return;
     }
-    let _ = crate::fs::write(report, &copies.to_le_bytes());
+    let size = start as usize + HOLD_PAGES * PGSIZE;
+    for page in 0..HOLD_PAGES {
+        // SAFETY: heap this process just grew, used by nothing else; on a
+        // lazy kernel this allocates the page.
+        unsafe { start.wrapping_add(page * PGSIZE).write_volatile(1) };
+    }
+    let Ok((hold_r, hold_w)) = crate::pipe() else {
+        send(0, 0);
+        return;
+    };
+    let copies = fork_waiting(NPROC, hold_r, &[hold_w, control, report]);
+    let _ = crate::close(hold_r);
+    send(copies as u32, fork_pages(size));
+    let mut byte = [0u8];
+    while crate::read(control, &mut byte) == Ok(1) {}
+    let _ = crate::close(hold_w);
+    for _ in 0..copies {
+        let _ = crate::wait();
+    }
 }
 
-/// Counts, page by page, the pages a child can get: it grows its heap and
-/// writes to every page (so that a lazy kernel allocates it), reporting each
-/// page on a pipe before it touches the next, until sbrk fails (eager
-/// kernel) or the kernel kills it for want of memory (lazy kernel).
+/// A child that counts, page by page, the pages it can get, once told to:
+/// it grows its heap and writes to every page (so that a lazy kernel
+/// allocates it), reporting each page on a pipe before it touches the next,
+/// until sbrk fails (eager kernel) or the kernel kills it for want of memory
+/// (lazy kernel). It is forked, with its watchdog, before memory runs low,
+/// and waits for [`run`](Counter::run).
 ///
 /// A broken kernel may instead fault on the same page forever when memory
-/// runs out; a watchdog kills the child after `COUNT_TICKS`, and the count
-/// fails (`None`) rather than the whole run hanging.
-fn count_pages() -> Option<usize> {
-    let (rfd, wfd) = crate::pipe().ok()?;
-    let pid = match crate::fork() {
-        Ok(pid) => pid,
-        Err(_) => {
-            let _ = crate::close(rfd);
-            let _ = crate::close(wfd);
+/// runs out; the watchdog kills the child `COUNT_TICKS` after the start,
+/// and the count fails (`None`) rather than the whole run hanging.
+struct Counter {
+    pid: i32,
+    /// Where the child reports its pages.
+    pages: i32,
+    /// A byte each starts the child and its watchdog.
+    go: i32,
+    watchdog: Watchdog,
+}
+
+impl Counter {
+    fn start() -> Option<Counter> {
+        let (pages_r, pages_w) = crate::pipe().ok()?;
+        let Ok((go_r, go_w)) = crate::pipe() else {
+            let _ = crate::close(pages_r);
+            let _ = crate::close(pages_w);
             return None;
+        };
+        let close_all = || {
+            for fd in [pages_r, go_r, go_w] {
+                let _ = crate::close(fd);
+            }
+        };
+        let pid = match crate::fork() {
+            Ok(0) => {
+                let _ = crate::close(pages_r);
+                let _ = crate::close(go_w);
+                let mut byte = [0u8];
+                if crate::read(go_r, &mut byte) == Ok(1) {
+                    let _ = crate::close(go_r);
+                    grab_all_pages(pages_w);
+                }
+                sys::exit(0);
+            }
+            Ok(pid) => pid,
+            Err(_) => {
+                let _ = crate::close(pages_w);
+                close_all();
+                return None;
+            }
+        };
+        let _ = crate::close(pages_w);
+        let Some(watchdog) = Watchdog::start(pid, COUNT_TICKS, go_r) else {
+            close_all();
+            let _ = crate::kill(pid);
+            let _ = wait_for(pid);
+            return None;
+        };
+        let _ = crate::close(go_r);
+        Some(Counter {
+            pid,
+            pages: pages_r,
+            go: go_w,
+            watchdog,
+        })
+    }
+
+    /// Starts the count and waits for it: the pages the child got, or
+    /// `None` if the watchdog had to kill it.
+    fn run(self) -> Option<usize> {
+        let started = crate::fs::write(self.go, b"gg") == Ok(2);
+        let _ = crate::close(self.go);
+        if !started {
+            let _ = crate::kill(self.pid);
         }
-    };
-    if pid == 0 {
-        let _ = crate::close(rfd);
-        grab_all_pages(wfd);
-        sys::exit(0);
+        let mut count = 0;
+        let mut buf = [0u8; 512];
+        while let Ok(n @ 1..) = crate::read(self.pages, &mut buf) {
+            count += n;
+        }
+        let _ = crate::close(self.pages);
+        match self.watchdog.stop(self.pid) {
+            Ok(false) if started => Some(count),
+            _ => None,
+        }
     }
-    let _ = crate::close(wfd);
-    let watchdog = Watchdog::start(pid, COUNT_TICKS);
-    let mut count = 0;
-    let mut buf = [0u8; 512];
-    while let Ok(n @ 1..) = crate::read(rfd, &mut buf) {
-        count += n;
+
+    /// Stops the child and its watchdog without counting.
+    fn cancel(self) {
+        let _ = crate::kill(self.pid);
+        let _ = crate::close(self.go);
+        let _ = crate::close(self.pages);
+        let _ = self.watchdog.stop(self.pid);
     }
-    let _ = crate::close(rfd);
-    let fired = watchdog.map(|w| w.stop(pid));
-    match fired {
-        Some(Ok(false)) => Some(count),
-        _ => None,
+
+    /// In a forked process that does not count: closes this process's
+    /// copies of the counter's pipes.
+    fn forget(self) {
+        let _ = crate::close(self.go);
+        let _ = crate::close(self.pages);
     }
 }
 
-/// How long (clock ticks) count_pages's child may take; it needs well under
-/// a second, even on a lazy kernel under emulation.
+/// How long (clock ticks) the counting child may take once started; it
+/// needs well under a second, even on a lazy kernel under emulation.
 const COUNT_TICKS: i32 = 100;
 
-/// A process that kills `target` if it is still running after a while.
+/// A process that kills `target` if it is still running a while after it
+/// was started.
 struct Watchdog {
     pid: i32,
 }
 
 impl Watchdog {
-    /// Forks a watchdog that kills `target` after `ticks` clock ticks.
-    fn start(target: i32, ticks: i32) -> Option<Watchdog> {
+    /// Forks a watchdog that waits for a byte on `go`, then kills `target`
+    /// after `ticks` clock ticks.
+    fn start(target: i32, ticks: i32, go: i32) -> Option<Watchdog> {
         match crate::fork() {
             Ok(0) => {
-                // Killed while asleep (the normal end), it never gets here.
-                let _ = crate::sleep(ticks);
+                let mut byte = [0u8];
+                if crate::read(go, &mut byte) == Ok(1) {
+                    // Killed while asleep (the normal end), it never gets
+                    // here.
+                    let _ = crate::sleep(ticks);
+                }
                 let _ = crate::kill(target);
                 sys::exit(1);
             }
             Ok(pid) => Some(Watchdog { pid }),
-            Err(_) => {
-                let _ = crate::kill(target);
-                None
-            }
+            Err(_) => None,
         }
     }
 
@@ -457,25 +574,35 @@ pub fn spare_processes(limit: usize) -> usize {
     let Ok((rfd, wfd)) = crate::pipe() else {
         return 0;
     };
-    let mut n = 0;
-    while n < limit {
-        match crate::fork() {
-            Ok(0) => {
-                let _ = crate::close(wfd);
-                let mut byte = [0u8];
-                // Returns at end of file, when the parent closes its end.
-                let _ = crate::read(rfd, &mut byte);
-                sys::exit(0);
-            }
-            Ok(_) => n += 1,
-            Err(_) => break,
-        }
-    }
+    let n = fork_waiting(limit, rfd, &[wfd]);
     let _ = crate::close(rfd);
     let _ = crate::close(wfd);
     for _ in 0..n {
         if crate::wait().is_err() {
             break;
+        }
+    }
+    n
+}
+
+/// Forks up to `limit` children, until fork fails, that close `others` and
+/// wait for end of file on the pipe `rfd` (when every write end is closed),
+/// then exit; returns how many were forked.
+fn fork_waiting(limit: usize, rfd: i32, others: &[i32]) -> usize {
+    let mut n = 0;
+    while n < limit {
+        match crate::fork() {
+            Ok(0) => {
+                for &fd in others {
+                    let _ = crate::close(fd);
+                }
+                let mut byte = [0u8];
+                // Returns at end of file: the pipe's writers have let go.
+                let _ = crate::read(rfd, &mut byte);
+                sys::exit(0);
+            }
+            Ok(_) => n += 1,
+            Err(_) => break,
         }
     }
     n

@@ -220,7 +220,7 @@ fn out_of_memory() {
         Ok(0) => {
             let _ = user::close(ready_r);
             let _ = user::close(release_w);
-            take_pages(free0.saturating_sub(512), |page| {
+            take_pages(free0.pages().saturating_sub(512), |page| {
                 // SAFETY: a page this holder just grew.
                 unsafe { store(page, 1) };
                 true
