@@ -6,12 +6,20 @@
 #   - the unmodified starter, warm;
 #   - the solution with one kernel file changed (rebuild time);
 #   - a kernel that panics at boot, warm.
-# Usage: bash scripts/bench.sh [--jobs N]
+# With --defaults it then grades the solution (warm) with 1, 2 and 3 VMs at
+# once and with 2 harts per VM, the measurements behind the defaults of
+# `--jobs` and the rubric's `cpus`.
+# Usage: bash scripts/bench.sh [--defaults] [--jobs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --release --locked --quiet
 XV=$PWD/target/release/xvlab
+DEFAULTS=0
+if [[ ${1:-} == --defaults ]]; then
+    DEFAULTS=1
+    shift
+fi
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -48,3 +56,20 @@ run "solution, warm" --patch "$GRADING/solution.patch" "$@"
 run "starter (unmodified), warm" --tree reference-kernel "$@"
 run "solution, one kernel file changed" --patch "$WORK/edited.patch" "$@"
 run "kernel that panics at boot, warm" --patch "$GRADING/mutants/panics-at-boot.patch" "$@"
+
+if [[ $DEFAULTS == 1 ]]; then
+    for jobs in 1 2 3; do
+        run "solution, warm, --jobs $jobs, 1 hart" --patch "$GRADING/solution.patch" --jobs "$jobs"
+    done
+    # The same grading material with every VM given 2 harts.
+    mkdir -p "$WORK/home"
+    tar -c --exclude=target labs grading reference-kernel | tar -x -C "$WORK/home"
+    sed -i 's/^cpus = 1$/cpus = 2/' "$WORK/home/grading/lazy/rubric.toml"
+    if ! grep -q '^cpus = 2$' "$WORK/home/grading/lazy/rubric.toml"; then
+        echo "bench: could not set cpus = 2 in the rubric copy" >&2
+        exit 1
+    fi
+    export XVLAB_HOME=$WORK/home
+    run "solution, warm, --jobs 2, 2 harts" --patch "$GRADING/solution.patch" --jobs 2
+    unset XVLAB_HOME
+fi
