@@ -199,15 +199,18 @@ pub fn wait_for(pid: i32) -> SysResult<Waited> {
 }
 
 /// Free physical memory as [`countfree`] measures it: how many copies of a
-/// big holder process could be forked, then how many pages were left over
-/// (counted one by one). Counts compare exactly: one page less anywhere
-/// makes the count smaller. [`pages`](Self::pages) turns it into an
-/// approximate number of pages, for messages and sizing.
+/// big holder process could be forked, then how many copies of a small one,
+/// then how many pages were left over (counted one by one). Counts compare
+/// exactly: one page less anywhere makes the count smaller.
+/// [`pages`](Self::pages) turns it into an approximate number of pages, for
+/// messages and sizing.
 #[derive(Clone, Copy, Debug)]
 pub struct FreePages {
-    copies: usize,
+    /// Copies forked of each holder, the big one first.
+    copies: [usize; 2],
     rest: usize,
-    copy_pages: usize,
+    /// What a copy of each holder holds (an estimate).
+    copy_pages: [usize; 2],
 }
 
 impl FreePages {
@@ -216,15 +219,20 @@ impl FreePages {
     /// page-table layout, so it may be off by a few pages; comparisons of
     /// two counts do not rely on it.
     pub fn pages(&self) -> usize {
-        self.copies * self.copy_pages + self.rest
+        self.copies[0] * self.copy_pages[0] + self.copies[1] * self.copy_pages[1] + self.rest
+    }
+
+    fn key(&self) -> (usize, usize, usize) {
+        (self.copies[0], self.copies[1], self.rest)
     }
 }
 
-// Fewer copies means less memory whatever the rest; with as many copies,
-// the rest (exact, and less than one copy) decides.
+// Fewer big copies means less memory whatever follows; with as many, fewer
+// small copies; with as many of both, the rest (exact, and less than a small
+// copy) decides.
 impl PartialEq for FreePages {
     fn eq(&self, other: &Self) -> bool {
-        (self.copies, self.rest) == (other.copies, other.rest)
+        self.key() == other.key()
     }
 }
 
@@ -238,7 +246,7 @@ impl PartialOrd for FreePages {
 
 impl Ord for FreePages {
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
-        (self.copies, self.rest).cmp(&(other.copies, other.rest))
+        self.key().cmp(&other.key())
     }
 }
 
@@ -258,68 +266,45 @@ impl fmt::Display for FreePages {
 /// page costs a page fault and, to report it, a system call per page (the
 /// process is killed without warning by the fault that finds no memory, so
 /// every page must be reported before the next is touched): seconds for
-/// 128 MiB under emulation. Instead, most of the memory is taken in big
-/// steps that fail gracefully, by `fork`: a holder process touches
-/// `HOLD_PAGES` pages, and copies of it are forked until fork fails. Only
-/// what is then left, less than one copy, is counted page by page, by a
-/// [`Counter`] forked beforehand so that it needs no memory by then. The
-/// number of copies and that rest make the count ([`FreePages`]): as many
-/// copies fit in the same memory every time, so the pair compares exactly
-/// without knowing what one copy holds.
+/// 128 MiB under emulation. Instead, most of the memory is taken in steps
+/// that fail gracefully, by `fork`: a big [`Holder`] (`BIG_HOLD` pages)
+/// forks copies of itself until fork fails, then a small one (`SMALL_HOLD`
+/// pages) does the same with what is left, and only the rest, less than a
+/// small copy, is counted page by page, by a [`Counter`]. The holders and
+/// the counter are forked beforehand, so that they need no memory by then.
+/// The numbers of copies and the rest make the count ([`FreePages`]): as
+/// many copies fit in the same memory every time, so the three compare
+/// exactly without knowing what a copy holds.
 ///
 /// Returns `None` if a pipe or a process could not be created, or the
 /// counting child had to be killed.
 pub fn countfree() -> Option<FreePages> {
     let counter = Counter::start()?;
-    // Holder -> us: the number of copies and the pages a copy holds.
-    let Ok((from_r, from_w)) = crate::pipe() else {
+    let Some(big) = Holder::start(BIG_HOLD, &[counter.pages, counter.go]) else {
         counter.cancel();
         return None;
     };
-    // Us -> holder: end of file releases everything.
-    let Ok((to_r, to_w)) = crate::pipe() else {
+    let Some(small) = Holder::start(
+        SMALL_HOLD,
+        &[counter.pages, counter.go, big.control, big.report],
+    ) else {
+        big.release();
         counter.cancel();
-        let _ = crate::close(from_r);
-        let _ = crate::close(from_w);
         return None;
     };
-    let holder = match crate::fork() {
-        Ok(0) => {
-            let _ = crate::close(from_r);
-            let _ = crate::close(to_w);
-            counter.forget();
-            hold_memory(to_r, from_w);
-            sys::exit(0);
-        }
-        Ok(pid) => Some(pid),
-        Err(_) => None,
-    };
-    let _ = crate::close(from_w);
-    let _ = crate::close(to_r);
-
-    let mut report = [0u8; 8];
-    let count = match holder.and_then(|_| read_exactly(from_r, &mut report)) {
-        Some(()) => {
-            let copies = u32::from_le_bytes([report[0], report[1], report[2], report[3]]);
-            let copy_pages = u32::from_le_bytes([report[4], report[5], report[6], report[7]]);
-            counter.run().map(|rest| FreePages {
-                copies: copies as usize,
-                rest,
-                copy_pages: copy_pages as usize,
-            })
-        }
-        None => {
+    let count = match (big.fill(), small.fill()) {
+        (Some(b), Some(s)) => counter.run().map(|rest| FreePages {
+            copies: [b.0, s.0],
+            rest,
+            copy_pages: [b.1, s.1],
+        }),
+        _ => {
             counter.cancel();
             None
         }
     };
-
-    // End of file on `to_r` tells the holder to release everything.
-    let _ = crate::close(to_w);
-    let _ = crate::close(from_r);
-    if let Some(pid) = holder {
-        let _ = wait_for(pid);
-    }
+    small.release();
+    big.release();
     count
 }
 
@@ -336,9 +321,15 @@ fn read_exactly(fd: i32, buf: &mut [u8]) -> Option<()> {
     Some(())
 }
 
-/// Pages each copy in [`countfree`] touches (besides its program): 4 MiB,
-/// so that the copies fill 128 MiB long before the process table is full.
-const HOLD_PAGES: usize = 1024;
+/// Pages the big holder in [`countfree`] touches (besides its program):
+/// 4 MiB, so that its copies fill 128 MiB long before the process table is
+/// full.
+const BIG_HOLD: usize = 1024;
+
+/// Pages the small holder touches: with its program, about a tenth of a big
+/// copy, so that a handful of its copies fill what the big ones left and
+/// little is left to count page by page.
+const SMALL_HOLD: usize = 64;
 
 /// Physical pages a fork of a process of `size` bytes takes, on xv6's
 /// layout: the pages below `size`, the trapframe, the root page table, the
@@ -349,36 +340,107 @@ fn fork_pages(size: usize) -> usize {
     size.div_ceil(PGSIZE) + 1 + 1 + 1 + size.div_ceil(LEAF_SPAN) + 2
 }
 
-/// countfree's holder: touches `HOLD_PAGES` pages, forks copies of itself
-/// until fork fails, reports how many and what each holds on `report`, and
-/// releases them all at end of file on `control`.
-fn hold_memory(control: i32, report: i32) {
-    let send = |copies: u32, pages: usize| {
+/// One of countfree's holders: a child that touches its pages, then, when
+/// told to ([`fill`](Holder::fill)), forks copies of itself until fork
+/// fails and reports how many and what each holds; all of them exit when
+/// told to ([`release`](Holder::release)).
+struct Holder {
+    pid: i32,
+    /// Us -> holder: a byte starts the filling; end of file releases all.
+    control: i32,
+    /// Holder -> us: the number of copies and the pages a copy holds.
+    report: i32,
+}
+
+impl Holder {
+    /// Forks a holder of `pages` pages; it closes `others` (this process's
+    /// descriptors that are none of its business).
+    fn start(pages: usize, others: &[i32]) -> Option<Holder> {
+        let (control_r, control_w) = crate::pipe().ok()?;
+        let Ok((report_r, report_w)) = crate::pipe() else {
+            let _ = crate::close(control_r);
+            let _ = crate::close(control_w);
+            return None;
+        };
+        let pid = crate::fork();
+        if pid == Ok(0) {
+            for &fd in others.iter().chain(&[control_w, report_r]) {
+                let _ = crate::close(fd);
+            }
+            hold_memory(pages, control_r, report_w);
+            sys::exit(0);
+        }
+        let _ = crate::close(control_r);
+        let _ = crate::close(report_w);
+        match pid {
+            Ok(pid) => Some(Holder {
+                pid,
+                control: control_w,
+                report: report_r,
+            }),
+            Err(_) => {
+                let _ = crate::close(control_w);
+                let _ = crate::close(report_r);
+                None
+            }
+        }
+    }
+
+    /// Has the holder fork its copies; returns how many it forked and the
+    /// pages each holds.
+    fn fill(&self) -> Option<(usize, usize)> {
+        if crate::fs::write(self.control, b"f") != Ok(1) {
+            return None;
+        }
+        let mut report = [0u8; 8];
+        read_exactly(self.report, &mut report)?;
+        let copies = u32::from_le_bytes([report[0], report[1], report[2], report[3]]);
+        let pages = u32::from_le_bytes([report[4], report[5], report[6], report[7]]);
+        Some((copies as usize, pages as usize))
+    }
+
+    /// Lets the holder and its copies go, and waits until they are gone.
+    fn release(self) {
+        // End of file on its control pipe tells the holder to let go.
+        let _ = crate::close(self.control);
+        let _ = crate::close(self.report);
+        let _ = wait_for(self.pid);
+    }
+}
+
+/// A [`Holder`]'s body: touches `pages` pages, waits for the byte that says
+/// fill, forks copies of itself until fork fails, reports how many and what
+/// each holds on `report`, and releases them all at end of file on
+/// `control`.
+fn hold_memory(pages: usize, control: i32, report: i32) {
+    let send = |copies: usize, pages: usize| {
         let mut bytes = [0u8; 8];
-        bytes[..4].copy_from_slice(&copies.to_le_bytes());
+        bytes[..4].copy_from_slice(&(copies as u32).to_le_bytes());
         bytes[4..].copy_from_slice(&(pages as u32).to_le_bytes());
         let _ = crate::fs::write(report, &bytes);
     };
     // SAFETY: growing the heap takes nothing away from anyone.
-    let start = unsafe { sys::sbrk((HOLD_PAGES * PGSIZE) as i32) };
-    if start as isize == -1 {
-        send(0, 0);
+    let start = unsafe { sys::sbrk((pages * PGSIZE) as i32) };
+    let ready = start as isize != -1;
+    if ready {
+        for page in 0..pages {
+            // SAFETY: heap this process just grew, used by nothing else; on
+            // a lazy kernel this allocates the page.
+            unsafe { start.wrapping_add(page * PGSIZE).write_volatile(1) };
+        }
+    }
+    let mut byte = [0u8];
+    if crate::read(control, &mut byte) != Ok(1) {
         return;
     }
-    let size = start as usize + HOLD_PAGES * PGSIZE;
-    for page in 0..HOLD_PAGES {
-        // SAFETY: heap this process just grew, used by nothing else; on a
-        // lazy kernel this allocates the page.
-        unsafe { start.wrapping_add(page * PGSIZE).write_volatile(1) };
-    }
-    let Ok((hold_r, hold_w)) = crate::pipe() else {
+    let pipe = if ready { crate::pipe().ok() } else { None };
+    let Some((hold_r, hold_w)) = pipe else {
         send(0, 0);
         return;
     };
     let copies = fork_waiting(NPROC, hold_r, &[hold_w, control, report]);
     let _ = crate::close(hold_r);
-    send(copies as u32, fork_pages(size));
-    let mut byte = [0u8];
+    send(copies, fork_pages(start as usize + pages * PGSIZE));
     while crate::read(control, &mut byte) == Ok(1) {}
     let _ = crate::close(hold_w);
     for _ in 0..copies {
@@ -478,13 +540,6 @@ impl Counter {
         let _ = crate::close(self.go);
         let _ = crate::close(self.pages);
         let _ = self.watchdog.stop(self.pid);
-    }
-
-    /// In a forked process that does not count: closes this process's
-    /// copies of the counter's pipes.
-    fn forget(self) {
-        let _ = crate::close(self.go);
-        let _ = crate::close(self.pages);
     }
 }
 
