@@ -95,20 +95,19 @@ impl Report {
         outcomes: &[SessionOutcome],
         execution_time: Duration,
     ) -> Report {
-        Report {
-            lab: rubric.lab.clone(),
-            title: rubric.title.clone(),
-            submission: submission.to_string(),
-            build: Build::Ok {
+        Report::new(
+            rubric,
+            submission,
+            Build::Ok {
                 duration: build_duration,
             },
-            tests: check::evaluate(plan, outcomes),
-            sessions: outcomes
+            check::evaluate(plan, outcomes),
+            outcomes
                 .iter()
                 .map(|o| SessionSummary::new(plan, o))
                 .collect(),
             execution_time,
-        }
+        )
     }
 
     /// The report of a submission that did not build: every planned test
@@ -121,18 +120,17 @@ impl Report {
         build_log: &str,
         execution_time: Duration,
     ) -> Report {
-        Report {
-            lab: rubric.lab.clone(),
-            title: rubric.title.clone(),
-            submission: submission.to_string(),
-            build: Build::Failed {
+        Report::new(
+            rubric,
+            submission,
+            Build::Failed {
                 duration: build_duration,
                 errors: compiler_errors(build_log),
             },
-            tests: check::not_built(plan),
-            sessions: Vec::new(),
+            check::not_built(plan),
+            Vec::new(),
             execution_time,
-        }
+        )
     }
 
     /// The report of a submission refused before building: every planned
@@ -144,15 +142,33 @@ impl Report {
         reason: &str,
         execution_time: Duration,
     ) -> Report {
+        Report::new(
+            rubric,
+            submission,
+            Build::Refused {
+                reason: reason.to_string(),
+            },
+            check::not_run(plan, &format!("the submission was refused: {reason}")),
+            Vec::new(),
+            execution_time,
+        )
+    }
+
+    fn new(
+        rubric: &Rubric,
+        submission: &str,
+        build: Build,
+        tests: Vec<TestResult>,
+        sessions: Vec<SessionSummary>,
+        execution_time: Duration,
+    ) -> Report {
         Report {
             lab: rubric.lab.clone(),
             title: rubric.title.clone(),
             submission: submission.to_string(),
-            build: Build::Refused {
-                reason: reason.to_string(),
-            },
-            tests: check::not_run(plan, &format!("the submission was refused: {reason}")),
-            sessions: Vec::new(),
+            build,
+            tests,
+            sessions,
             execution_time,
         }
     }

@@ -468,18 +468,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_case_claiming_full_marks_is_refused() {
-        let rubric = rubric();
-        let case = Case {
+    /// A graded case named `bad` expecting `score` with `failing` tests.
+    fn graded_case(score: u32, failing: &[&str]) -> Case {
+        Case {
             name: "bad".into(),
             description: String::new(),
             patches: vec![],
             result: Expected::Graded,
-            score: Some(rubric.total),
-            failing: vec![],
+            score: Some(score),
+            failing: failing.iter().map(|f| f.to_string()).collect(),
             exit_code: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_case_claiming_full_marks_is_refused() {
+        let rubric = rubric();
+        let case = graded_case(rubric.total, &[]);
         let problems = check_case(&case, &rubric);
         assert!(
             problems
@@ -492,15 +497,7 @@ mod tests {
     #[test]
     fn a_score_that_disagrees_with_the_failing_tests_is_refused() {
         let rubric = rubric();
-        let case = Case {
-            name: "bad".into(),
-            description: String::new(),
-            patches: vec![],
-            result: Expected::Graded,
-            score: Some(1),
-            failing: vec!["echo hi".into(), "no such test".into()],
-            exit_code: None,
-        };
+        let case = graded_case(1, &["echo hi", "no such test"]);
         let problems = check_case(&case, &rubric);
         assert!(
             problems.iter().any(|p| p.contains("no such test")),

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Build, Report, end_kind, failure_text, seconds_value, summary_text};
+use super::{Build, Report, end_kind, gradescope, seconds_value};
 use crate::check::TestResult;
 
 /// The report as a JSON value.
@@ -42,37 +42,46 @@ pub fn to_value(report: &Report) -> Value {
             })
         })
         .collect();
-    json!({
-        "lab": report.lab,
-        "title": report.title,
-        "submission": report.submission,
-        "score": report.score(),
-        "max_score": report.max_score(),
-        "execution_time": report.execution_time.as_secs_f64().round() as u64,
-        "duration": seconds_value(report.execution_time),
-        "output": summary_text(report),
-        "build": build,
-        "tests": report.tests.iter().map(test_value).collect::<Vec<_>>(),
-        "sessions": sessions,
-    })
+    let mut value = gradescope::results(report, test_value);
+    extend(
+        &mut value,
+        json!({
+            "lab": report.lab,
+            "title": report.title,
+            "submission": report.submission,
+            "max_score": report.max_score(),
+            "duration": seconds_value(report.execution_time),
+            "build": build,
+            "sessions": sessions,
+        }),
+    );
+    value
 }
 
+/// Gradescope's fields for one test, and what xvlab knows beyond them.
 fn test_value(t: &TestResult) -> Value {
     let f = t.failure.as_ref();
-    json!({
-        "name": t.name,
-        "score": t.score(),
-        "max_score": t.max_score,
-        "status": if t.passed() { "passed" } else { "failed" },
-        "output": f.map(failure_text).unwrap_or_default(),
-        "duration": seconds_value(t.duration),
-        "reason": f.map(|f| f.reason.clone()),
-        "details": f.map(|f| f.details.clone()).unwrap_or_default(),
-        "evidence": f.and_then(|f| f.evidence.as_ref()).map(|e| json!({
-            "session": e.session,
-            "lines": e.lines,
-        })),
-    })
+    let mut value = gradescope::test_value(t);
+    extend(
+        &mut value,
+        json!({
+            "duration": seconds_value(t.duration),
+            "reason": f.map(|f| f.reason.clone()),
+            "details": f.map(|f| f.details.clone()).unwrap_or_default(),
+            "evidence": f.and_then(|f| f.evidence.as_ref()).map(|e| json!({
+                "session": e.session,
+                "lines": e.lines,
+            })),
+        }),
+    );
+    value
+}
+
+/// Adds the fields of the object `more` to the object `value`.
+fn extend(value: &mut Value, more: Value) {
+    if let (Value::Object(value), Value::Object(more)) = (value, more) {
+        value.extend(more);
+    }
 }
 
 /// The report as pretty-printed JSON, with a final newline.

@@ -340,6 +340,25 @@ fn fork_pages(size: usize) -> usize {
     size.div_ceil(PGSIZE) + 1 + 1 + 1 + size.div_ceil(LEAF_SPAN) + 2
 }
 
+/// Two pipes, or none (nothing left open) if either cannot be made.
+fn two_pipes() -> Option<[(i32, i32); 2]> {
+    let first = crate::pipe().ok()?;
+    match crate::pipe() {
+        Ok(second) => Some([first, second]),
+        Err(_) => {
+            close_all(&[first.0, first.1]);
+            None
+        }
+    }
+}
+
+/// Closes every descriptor in `fds`, ignoring errors.
+fn close_all(fds: &[i32]) {
+    for &fd in fds {
+        let _ = crate::close(fd);
+    }
+}
+
 /// One of countfree's holders: a child that touches its pages, then, when
 /// told to ([`fill`](Holder::fill)), forks copies of itself until fork
 /// fails and reports how many and what each holds; all of them exit when
@@ -356,22 +375,15 @@ impl Holder {
     /// Forks a holder of `pages` pages; it closes `others` (this process's
     /// descriptors that are none of its business).
     fn start(pages: usize, others: &[i32]) -> Option<Holder> {
-        let (control_r, control_w) = crate::pipe().ok()?;
-        let Ok((report_r, report_w)) = crate::pipe() else {
-            let _ = crate::close(control_r);
-            let _ = crate::close(control_w);
-            return None;
-        };
+        let [(control_r, control_w), (report_r, report_w)] = two_pipes()?;
         let pid = crate::fork();
         if pid == Ok(0) {
-            for &fd in others.iter().chain(&[control_w, report_r]) {
-                let _ = crate::close(fd);
-            }
+            close_all(others);
+            close_all(&[control_w, report_r]);
             hold_memory(pages, control_r, report_w);
             sys::exit(0);
         }
-        let _ = crate::close(control_r);
-        let _ = crate::close(report_w);
+        close_all(&[control_r, report_w]);
         match pid {
             Ok(pid) => Some(Holder {
                 pid,
@@ -379,8 +391,7 @@ impl Holder {
                 report: report_r,
             }),
             Err(_) => {
-                let _ = crate::close(control_w);
-                let _ = crate::close(report_r);
+                close_all(&[control_w, report_r]);
                 None
             }
         }
@@ -469,21 +480,10 @@ struct Counter {
 
 impl Counter {
     fn start() -> Option<Counter> {
-        let (pages_r, pages_w) = crate::pipe().ok()?;
-        let Ok((go_r, go_w)) = crate::pipe() else {
-            let _ = crate::close(pages_r);
-            let _ = crate::close(pages_w);
-            return None;
-        };
-        let close_all = || {
-            for fd in [pages_r, go_r, go_w] {
-                let _ = crate::close(fd);
-            }
-        };
+        let [(pages_r, pages_w), (go_r, go_w)] = two_pipes()?;
         let pid = match crate::fork() {
             Ok(0) => {
-                let _ = crate::close(pages_r);
-                let _ = crate::close(go_w);
+                close_all(&[pages_r, go_w]);
                 let mut byte = [0u8];
                 if crate::read(go_r, &mut byte) == Ok(1) {
                     let _ = crate::close(go_r);
@@ -493,14 +493,13 @@ impl Counter {
             }
             Ok(pid) => pid,
             Err(_) => {
-                let _ = crate::close(pages_w);
-                close_all();
+                close_all(&[pages_r, pages_w, go_r, go_w]);
                 return None;
             }
         };
         let _ = crate::close(pages_w);
         let Some(watchdog) = Watchdog::start(pid, COUNT_TICKS, go_r) else {
-            close_all();
+            close_all(&[pages_r, go_r, go_w]);
             let _ = crate::kill(pid);
             let _ = wait_for(pid);
             return None;
@@ -648,9 +647,7 @@ fn fork_waiting(limit: usize, rfd: i32, others: &[i32]) -> usize {
     while n < limit {
         match crate::fork() {
             Ok(0) => {
-                for &fd in others {
-                    let _ = crate::close(fd);
-                }
+                close_all(others);
                 let mut byte = [0u8];
                 // Returns at end of file: the pipe's writers have let go.
                 let _ = crate::read(rfd, &mut byte);
