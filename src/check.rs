@@ -210,10 +210,7 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
         return None;
     }
 
-    let timeout = plan
-        .session(&check.session)
-        .map_or(outcome.duration, |s| s.spec.timeout);
-    let end = describe_end(&outcome.end, timeout, token);
+    let end = describe_end(&outcome.end, token);
     let mut failures = Vec::new();
     // An abnormal end explains missing lines; it only adds context when
     // nothing is missing.
@@ -305,23 +302,25 @@ fn literal_prefix(regex: &str) -> String {
         .collect()
 }
 
-/// How a session ended, for students; `None` if it completed. `timeout` is
-/// the session's budget, `token` is hidden in typed commands.
-pub fn describe_end(end: &SessionEnd, timeout: Duration, token: &str) -> Option<String> {
+/// How a session ended, for students; `None` if it completed. `token` is
+/// hidden in typed commands.
+pub fn describe_end(end: &SessionEnd, token: &str) -> Option<String> {
     Some(match end {
         SessionEnd::Completed => return None,
         SessionEnd::Panicked { line } => format!("the kernel panicked: {line}"),
         SessionEnd::TimedOut {
             waiting_for: Waiting::FirstPrompt,
+            after,
         } => format!(
             "timed out after {} waiting for the first shell prompt: the kernel did not boot to the shell",
-            timeout_text(timeout)
+            timeout_text(*after)
         ),
         SessionEnd::TimedOut {
             waiting_for: Waiting::Command { command, .. },
+            after,
         } => format!(
             "timed out after {} waiting for `{}` to finish",
-            timeout_text(timeout),
+            timeout_text(*after),
             hide_token(command, token)
         ),
         SessionEnd::OutputCapped { limit } => {
@@ -646,6 +645,7 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
                         index: 0,
                         command: cmd,
                     },
+                    after: Duration::from_secs(90),
                 },
                 90_000,
             ),
@@ -675,6 +675,7 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
             "",
             SessionEnd::TimedOut {
                 waiting_for: Waiting::FirstPrompt,
+                after: Duration::from_secs(20),
             },
             20_000,
         );
@@ -692,6 +693,15 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         let t = Duration::from_secs(60);
         let cases = [
             (SessionEnd::Completed, None),
+            (
+                SessionEnd::TimedOut {
+                    waiting_for: Waiting::FirstPrompt,
+                    after: t,
+                },
+                Some(
+                    "timed out after 60s waiting for the first shell prompt: the kernel did not boot to the shell",
+                ),
+            ),
             (
                 SessionEnd::OutputCapped { limit: 1 << 20 },
                 Some("console output exceeded 1 MiB"),
@@ -724,7 +734,7 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
             ),
         ];
         for (end, want) in cases {
-            assert_eq!(describe_end(&end, t, TOKEN).as_deref(), want, "{end:?}");
+            assert_eq!(describe_end(&end, TOKEN).as_deref(), want, "{end:?}");
         }
         assert_eq!(timeout_text(Duration::from_millis(1500)), "1.5s");
     }

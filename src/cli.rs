@@ -190,6 +190,10 @@ pub struct SelfTestArgs {
     /// VMs to run at once per grading.
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    /// Write the reference solution's measured VM durations to FILE (the
+    /// lab's `grading/LAB/durations.toml`, from which VM deadlines scale).
+    #[arg(long, value_name = "FILE")]
+    pub record_durations: Option<PathBuf>,
 }
 
 /// A failure of the command, with its exit code.
@@ -464,19 +468,14 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             let qemu = locate_qemu()?;
             let cache = cache()?;
             let cancel = cancel_on_ctrl_c();
-            let jobs = args.jobs.unwrap_or_else(default_jobs);
-            selftest::run(
-                &assets,
-                &lab,
-                &rubric,
-                &args.cases,
-                jobs,
-                &cache,
-                &qemu,
-                &cancel,
-            )
-            .await
-            .map_err(|e| Failure::new(e.exit_code(), format!("failed to {}", chain(&e))))
+            let options = selftest::SelfTestOptions {
+                only: args.cases,
+                jobs: args.jobs.unwrap_or_else(default_jobs),
+                record_durations: args.record_durations,
+            };
+            selftest::run(&assets, &lab, &rubric, &options, &cache, &qemu, &cancel)
+                .await
+                .map_err(|e| Failure::new(e.exit_code(), format!("failed to {}", chain(&e))))
         }
     }
 }
@@ -668,7 +667,7 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
     let end = match &outcome.end {
         SessionEnd::Completed => return Ok(exit::OK),
         SessionEnd::Cancelled => return Ok(exit::INTERRUPTED),
-        other => crate::check::describe_end(other, spec.timeout, "").unwrap_or_default(),
+        other => crate::check::describe_end(other, "").unwrap_or_default(),
     };
     eprintln!("xvlab run: {end}");
     Ok(exit::TESTS_FAILED)

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assets::{AssetError, Assets, KERNEL_TREE};
 use crate::check::{self, TestResult};
+use crate::deadline::{self, DeadlineError, References, Scaling};
 use crate::image::{self, ImageError};
 use crate::kbuild::{self, BuildCache, BuildError, BuildOutcome, Built};
 use crate::lab::Lab;
@@ -58,6 +60,8 @@ pub enum GradeError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Asset(#[from] AssetError),
+    #[error(transparent)]
+    Deadline(#[from] DeadlineError),
     #[error("create a temporary directory")]
     TempDir(#[source] std::io::Error),
     #[error("copy `{}` out of the build cache", path.display())]
@@ -269,7 +273,11 @@ pub async fn grade(
 
     let machine = ready.machine(qemu);
     let history = Durations::load(cache, &lab.name);
-    let outcomes = run_all(plan, &machine, options, reporter, cancel, &history).await?;
+    let deadlines = Deadlines::new(load_references(assets, &lab.name)?, rubric.deadlines);
+    let outcomes = run_all(
+        plan, &machine, options, reporter, cancel, &history, &deadlines,
+    )
+    .await?;
     history.update(&outcomes).save(cache, &lab.name);
 
     let report = Report::graded(
@@ -306,6 +314,75 @@ fn never_booted(outcome: &SessionOutcome) -> bool {
             .any(|l| l.kind == LineKind::Input)
 }
 
+/// The reference durations of `lab` (none if the lab records none: then
+/// every VM gets its rubric timeout).
+pub fn load_references(assets: &Assets, lab: &str) -> Result<References, GradeError> {
+    let path = deadline::references_path(lab);
+    match assets.read_string(&path) {
+        Ok(text) => Ok(References::parse(&text, &path)?),
+        Err(AssetError::NotFound { .. }) => Ok(References::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The VM deadlines of one grading (see `deadline`), and the retries of
+/// VMs that hit theirs.
+struct Deadlines {
+    references: References,
+    scaling: Scaling,
+    /// Retries that timed out again.
+    failed_retries: AtomicUsize,
+}
+
+impl Deadlines {
+    fn new(references: References, scaling: Scaling) -> Deadlines {
+        Deadlines {
+            references,
+            scaling,
+            failed_retries: AtomicUsize::new(0),
+        }
+    }
+
+    /// Make no more retries (the kernel is taken to hang).
+    fn stop_retrying(&self) {
+        self.failed_retries
+            .store(deadline::RETRY_BUDGET, Ordering::SeqCst);
+    }
+
+    /// Run `spec` with its scaled deadline; if it times out, once more with
+    /// a longer one, while the retry budget lasts.
+    async fn run(
+        &self,
+        session: Launcher<'_>,
+        spec: &SessionSpec,
+        speed: f64,
+    ) -> Result<SessionOutcome, GradeError> {
+        let cap = spec.timeout;
+        let deadline = self
+            .scaling
+            .deadline(self.references.get(&spec.name), speed, cap);
+        let with = |timeout| SessionSpec {
+            timeout,
+            ..spec.clone()
+        };
+        let first = session.run(&with(deadline)).await?;
+        let timed_out = |o: &SessionOutcome| matches!(o.end, SessionEnd::TimedOut { .. });
+        if !timed_out(&first)
+            || deadline >= cap
+            || self.failed_retries.load(Ordering::SeqCst) >= deadline::RETRY_BUDGET
+        {
+            return Ok(first);
+        }
+        let retry = session
+            .run(&with(deadline::retry_deadline(deadline, cap)))
+            .await?;
+        if timed_out(&retry) {
+            self.failed_retries.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(retry)
+    }
+}
+
 /// Run every session of `plan`: the first alone as a boot probe, the rest
 /// on `options.jobs` workers, longest first. Returns outcomes in plan order.
 async fn run_all(
@@ -315,6 +392,7 @@ async fn run_all(
     reporter: &dyn Reporter,
     cancel: &CancellationToken,
     history: &Durations,
+    deadlines: &Deadlines,
 ) -> Result<Vec<SessionOutcome>, GradeError> {
     let specs: Vec<SessionSpec> = plan.specs().cloned().collect();
     reporter.event(Event::Running { total: specs.len() });
@@ -323,7 +401,24 @@ async fn run_all(
         return Ok(Vec::new());
     };
 
-    let first = run_one(machine, probe, options, reporter, cancel).await?;
+    let session = Launcher {
+        machine,
+        options,
+        reporter,
+        cancel,
+    };
+    let first = deadlines.run(session, probe, 1.0).await?;
+    // A kernel that cannot run `echo` even with the retry's longer
+    // deadline hangs; retrying its other VMs would only wait longer.
+    if matches!(first.end, SessionEnd::TimedOut { .. }) {
+        deadlines.stop_retrying();
+    }
+    // The probe measures how fast this machine runs VMs right now.
+    let speed = if first.end == SessionEnd::Completed {
+        deadline::speed(first.duration, deadlines.references.get(&probe.name))
+    } else {
+        1.0
+    };
     done.lock()
         .expect("grading state")
         .finish(first.clone(), reporter);
@@ -345,8 +440,17 @@ async fn run_all(
         }
     } else {
         let mut queue: Vec<&SessionSpec> = rest.iter().collect();
-        // Longest first; unknown durations keep rubric order (stable sort).
-        queue.sort_by_key(|s| std::cmp::Reverse(history.get(&s.name)));
+        // Longest first, by this machine's earlier gradings, else by the
+        // reference's; unknown durations keep rubric order (stable sort).
+        queue.sort_by_key(|s| {
+            let earlier = history.get(&s.name);
+            let known = if earlier.is_zero() {
+                deadlines.references.get(&s.name).unwrap_or_default()
+            } else {
+                earlier
+            };
+            std::cmp::Reverse(known)
+        });
         let queue = Mutex::new(queue.into_iter().collect::<VecDeque<_>>());
         let workers = options.jobs.max(1);
         let worker = || async {
@@ -357,7 +461,7 @@ async fn run_all(
                 let Some(spec) = queue.lock().expect("session queue").pop_front() else {
                     break;
                 };
-                let outcome = run_one(machine, spec, options, reporter, cancel).await?;
+                let outcome = deadlines.run(session, spec, speed).await?;
                 done.lock()
                     .expect("grading state")
                     .finish(outcome, reporter);
@@ -393,21 +497,27 @@ async fn run_all(
         .collect())
 }
 
-/// Run one session, reporting its start and (with `verbose`) its console.
-async fn run_one(
-    machine: &Machine,
-    spec: &SessionSpec,
-    options: &Options,
-    reporter: &dyn Reporter,
-    cancel: &CancellationToken,
-) -> Result<SessionOutcome, GradeError> {
-    reporter.event(Event::SessionStarted { name: &spec.name });
-    let mut observer = Forward {
-        session: &spec.name,
-        reporter,
-        verbose: options.verbose,
-    };
-    Ok(run_session(machine, spec, cancel, &mut observer).await?)
+/// What every VM of a grading shares.
+#[derive(Clone, Copy)]
+struct Launcher<'a> {
+    machine: &'a Machine,
+    options: &'a Options,
+    reporter: &'a dyn Reporter,
+    cancel: &'a CancellationToken,
+}
+
+impl Launcher<'_> {
+    /// Run one VM, reporting its start and (with `verbose`) its console.
+    async fn run(&self, spec: &SessionSpec) -> Result<SessionOutcome, GradeError> {
+        self.reporter
+            .event(Event::SessionStarted { name: &spec.name });
+        let mut observer = Forward {
+            session: &spec.name,
+            reporter: self.reporter,
+            verbose: self.options.verbose,
+        };
+        Ok(run_session(self.machine, spec, self.cancel, &mut observer).await?)
+    }
 }
 
 /// Forwards a session's console to the reporter.

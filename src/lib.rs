@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod check;
 pub mod cli;
+pub mod deadline;
 pub mod doctor;
 pub mod exit;
 pub mod git;

@@ -72,13 +72,10 @@ pub struct SessionSummary {
 
 impl SessionSummary {
     pub fn new(plan: &Plan, outcome: &SessionOutcome) -> SessionSummary {
-        let timeout = plan
-            .session(&outcome.name)
-            .map_or(outcome.duration, |s| s.spec.timeout);
         SessionSummary {
             name: outcome.name.clone(),
             end: outcome.end.clone(),
-            description: check::describe_end(&outcome.end, timeout, plan.token().as_str()),
+            description: check::describe_end(&outcome.end, plan.token().as_str()),
             duration: outcome.duration,
         }
     }
@@ -344,6 +341,7 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
                     index: 0,
                     command: format!("usertests -k {} stacktest", plan.token()),
                 },
+                after: Duration::from_secs(90),
             },
             90_000,
         );

@@ -9,9 +9,12 @@
 //! total = 100                  # the tests' points must add up to this
 //!
 //! [defaults]                   # optional; a session's own values win
-//! timeout = "60s"
+//! timeout = "60s"              # the most any VM may take
 //! cpus = 1
 //! output_cap = 1048576         # bytes of console output per session
+//! deadline_margin = 2.5        # a VM's deadline: this many times the
+//! deadline_floor = "1500ms"    # reference's duration (at least the floor,
+//!                              # at most `timeout`); see `deadline`
 //!
 //! [[session]]                  # one fresh VM
 //! name = "lazytests"
@@ -67,6 +70,8 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::deadline::Scaling;
+
 /// Timeout of a session when neither it nor `[defaults]` sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Harts of a session's VM when neither it nor `[defaults]` says.
@@ -98,6 +103,8 @@ pub struct Rubric {
     pub sessions: Vec<Session>,
     /// In rubric order, which is report order.
     pub tests: Vec<Test>,
+    /// How the reference solution's durations become VM deadlines.
+    pub deadlines: Scaling,
 }
 
 /// One kind of VM run, with defaults resolved.
@@ -380,6 +387,9 @@ struct RawDefaults {
     timeout: Option<Duration>,
     cpus: Option<u32>,
     output_cap: Option<usize>,
+    deadline_margin: Option<f64>,
+    #[serde(default, with = "humantime_serde")]
+    deadline_floor: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -487,6 +497,7 @@ fn validate(raw: RawRubric, problems: &mut Vec<String>) -> Rubric {
         total: raw.total,
         sessions,
         tests,
+        deadlines: defaults.deadlines,
     }
 }
 
@@ -495,14 +506,34 @@ struct Defaults {
     timeout: Duration,
     cpus: u32,
     output_cap: usize,
+    deadlines: Scaling,
 }
 
 fn resolve_defaults(raw: &RawDefaults, problems: &mut Vec<String>) -> Defaults {
     check_limits("defaults", raw.timeout, raw.cpus, raw.output_cap, problems);
+    let mut deadlines = Scaling::default();
+    if let Some(margin) = raw.deadline_margin {
+        // Below 1 a correct solution would miss its deadline on the
+        // reference's own machine; past 100 scaling means nothing.
+        if (1.0..=100.0).contains(&margin) {
+            deadlines.margin_percent = (margin * 100.0).round() as u32;
+        } else {
+            problems.push(format!(
+                "defaults: `deadline_margin` must be from 1 to 100, not {margin}"
+            ));
+        }
+    }
+    if let Some(floor) = raw.deadline_floor {
+        if floor.is_zero() {
+            problems.push("defaults: `deadline_floor` must be more than 0s".to_string());
+        }
+        deadlines.floor = floor;
+    }
     Defaults {
         timeout: raw.timeout.unwrap_or(DEFAULT_TIMEOUT),
         cpus: raw.cpus.unwrap_or(DEFAULT_CPUS),
         output_cap: raw.output_cap.unwrap_or(DEFAULT_OUTPUT_CAP),
+        deadlines,
     }
 }
 

@@ -19,13 +19,14 @@
 //! mismatch too: a known-bad submission must never get 100.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::assets::{AssetError, Assets};
+use crate::deadline::References;
 use crate::exit;
 use crate::grade::{self, GradeError, Options};
 use crate::kbuild::BuildCache;
@@ -33,6 +34,7 @@ use crate::lab::Lab;
 use crate::plan::{Plan, PlanError, TestFilter, Token};
 use crate::report::{Report, failure_text, seconds_text};
 use crate::rubric::Rubric;
+use crate::session::SessionEnd;
 use crate::submission::{PatchInput, Submission};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,14 @@ pub enum SelfTestError {
     NoCases { lab: String },
     #[error("select self-test cases: no case name contains `{pattern}`")]
     NoMatch { pattern: String },
+    #[error("record durations: `{lab}` has no `{REFERENCE_CASE}` case to measure")]
+    NoReference { lab: String },
+    #[error("write the reference durations to `{}`", path.display())]
+    Record {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
@@ -59,7 +69,8 @@ impl SelfTestError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            SelfTestError::NoMatch { .. } => exit::USAGE,
+            SelfTestError::NoMatch { .. } | SelfTestError::NoReference { .. } => exit::USAGE,
+            SelfTestError::Record { .. } => exit::FAILURE,
             SelfTestError::Grade(GradeError::Interrupted) => exit::INTERRUPTED,
             SelfTestError::Grade(_) => exit::FAILURE,
             _ => exit::BAD_LAB,
@@ -241,21 +252,41 @@ fn compare(case: &Case, report: &Report) -> Vec<String> {
     problems
 }
 
-/// Grade every case (or those whose names contain one of `only`) and
-/// compare. Prints one line per case and the details of mismatches; returns
-/// the exit code: OK when every case matched.
-#[allow(clippy::too_many_arguments)]
+/// How to run the self-test.
+#[derive(Clone, Debug, Default)]
+pub struct SelfTestOptions {
+    /// Only the cases whose names contain one of these.
+    pub only: Vec<String>,
+    /// VMs at once per grading.
+    pub jobs: usize,
+    /// Write the reference solution's measured VM durations here (the
+    /// lab's `durations.toml`, from which deadlines are scaled).
+    pub record_durations: Option<PathBuf>,
+}
+
+/// The case whose measured durations are the lab's reference durations.
+pub const REFERENCE_CASE: &str = "solution";
+
+/// Grade every case (or those whose names contain one of `options.only`)
+/// and compare. Prints one line per case and the details of mismatches;
+/// returns the exit code: OK when every case matched.
 pub async fn run(
     assets: &Assets,
     lab: &Lab,
     rubric: &Rubric,
-    only: &[String],
-    jobs: usize,
+    options: &SelfTestOptions,
     cache: &BuildCache,
     qemu: &Path,
     cancel: &CancellationToken,
 ) -> Result<u8, SelfTestError> {
+    let only = &options.only;
+    let jobs = options.jobs;
     let mut cases = load_cases(assets, &lab.name)?;
+    if options.record_durations.is_some() && !cases.iter().any(|c| c.name == REFERENCE_CASE) {
+        return Err(SelfTestError::NoReference {
+            lab: lab.name.clone(),
+        });
+    }
     for pattern in only {
         if !cases.iter().any(|c| c.name.contains(pattern.as_str())) {
             return Err(SelfTestError::NoMatch {
@@ -287,6 +318,11 @@ pub async fn run(
             }
             CaseOutcome::Graded(report) => {
                 problems.extend(compare(case, report));
+                if case.name == REFERENCE_CASE
+                    && let Some(path) = &options.record_durations
+                {
+                    record_durations(report, path, &mut problems)?;
+                }
                 if report.built() {
                     let failed = report.tests.iter().filter(|t| t.failure.is_some()).count();
                     format!(
@@ -328,6 +364,41 @@ pub async fn run(
     } else {
         exit::TESTS_FAILED
     })
+}
+
+/// Write the VM durations of the reference solution's `report` to `path`,
+/// unless some VM did not complete (a timed-out VM's duration is its
+/// deadline, not a measurement), which is a problem of the case instead.
+fn record_durations(
+    report: &Report,
+    path: &Path,
+    problems: &mut Vec<String>,
+) -> Result<(), SelfTestError> {
+    let unfinished: Vec<&str> = report
+        .sessions
+        .iter()
+        .filter(|s| s.end != SessionEnd::Completed)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !unfinished.is_empty() {
+        problems.push(format!(
+            "durations not recorded: VMs that did not complete: {}",
+            unfinished.join(", ")
+        ));
+        return Ok(());
+    }
+    let references =
+        References::from_measured(report.sessions.iter().map(|s| (s.name.clone(), s.duration)));
+    std::fs::write(path, references.render()).map_err(|source| SelfTestError::Record {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    println!(
+        "      recorded {} VM durations in {}",
+        references.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 /// The console evidence of the tests whose verdict differed.

@@ -62,8 +62,12 @@ pub enum SessionEnd {
     Completed,
     /// The kernel printed `panic: …` (the line, normalised).
     Panicked { line: String },
-    /// The deadline passed while waiting for `waiting_for`.
-    TimedOut { waiting_for: Waiting },
+    /// The deadline, `after` the start of the VM, passed while waiting for
+    /// `waiting_for`.
+    TimedOut {
+        waiting_for: Waiting,
+        after: Duration,
+    },
     /// The console printed more than `limit` bytes.
     OutputCapped { limit: usize },
     /// QEMU exited by itself (status, if it exited normally).
@@ -233,6 +237,7 @@ async fn drive(
             () = &mut timeout => {
                 return Ok(conversation.end(true).unwrap_or_else(|| SessionEnd::TimedOut {
                     waiting_for: conversation.waiting_for(),
+                    after: conversation.spec.timeout,
                 }));
             }
             () = &mut panic_grace, if panic_armed => {

@@ -250,11 +250,55 @@ fn a_hanging_kernel_is_stopped_at_its_deadline_and_reported_as_a_timeout() {
     let text = stdout(&out);
     assert!(text.contains("timed out"), "{text}");
     assert!(text.contains("Score: 0/10"), "{text}");
-    // The boot probe timed out, so the second VM never started.
-    assert_eq!(left.groups().len(), 1);
+    // The boot probe timed out at its scaled deadline and again on its
+    // retry, so the second session's VM never started.
+    assert_eq!(left.groups().len(), 2);
+    assert!(text.contains("timed out after 3s"), "{text}");
     assert!(took < Duration::from_secs(60), "took {took:?}");
     left.assert_no_vm_left();
     left.assert_no_temp_left();
+}
+
+/// Give the test home reference durations for its two sessions.
+fn write_references(home: &Home, boot: &str, work: &str) {
+    std::fs::write(
+        home.path().join("grading/lazy/durations.toml"),
+        format!("[sessions]\nboot = \"{boot}\"\nwork = \"{work}\"\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_vm_slower_than_its_scaled_deadline_passes_on_its_retry() {
+    let home = Home::new("30s");
+    // Deadlines of 1.5 s (the floor); the fake takes 2 s to reach its shell.
+    write_references(&home, "100ms", "100ms");
+    let (out, left) = Run::new(&home, "slow-prompt 2")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Score: 10/10"), "{}", stdout(&out));
+    // Each session timed out once and passed on its retry.
+    assert_eq!(left.groups().len(), 4);
+    left.assert_no_vm_left();
+}
+
+#[test]
+fn a_kernel_that_hangs_after_boot_costs_scaled_deadlines_not_the_rubric_timeout() {
+    let home = Home::new("60s");
+    write_references(&home, "100ms", "100ms");
+    let started = Instant::now();
+    let (out, left) = Run::new(&home, "hang-after-boot")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The probe's 1.5 s deadline and its 6 s retry, then no more retries.
+    assert!(text.contains("timed out after 6s"), "{text}");
+    assert!(text.contains("timed out after 1.5s"), "{text}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    left.assert_no_vm_left();
 }
 
 #[test]

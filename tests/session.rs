@@ -221,7 +221,8 @@ async fn done_never_matches_the_echo_of_a_command() {
             waiting_for: Waiting::Command {
                 index: 0,
                 command: "hang tok-1234".into()
-            }
+            },
+            after: Duration::from_secs(1),
         }
     );
 }
@@ -268,7 +269,8 @@ async fn times_out_waiting_for_the_first_prompt() {
         assert_eq!(
             outcome.end,
             SessionEnd::TimedOut {
-                waiting_for: Waiting::FirstPrompt
+                waiting_for: Waiting::FirstPrompt,
+                after: Duration::from_secs(1),
             },
             "{mode}"
         );
@@ -288,7 +290,8 @@ async fn times_out_waiting_for_a_command() {
             waiting_for: Waiting::Command {
                 index: 1,
                 command: "hang".into()
-            }
+            },
+            after: Duration::from_secs(1),
         }
     );
     assert!(output(&outcome).contains(&"a"));
