@@ -32,6 +32,9 @@ const CASES_SHOWN: usize = 8;
 /// Why every test fails when the submission does not compile.
 pub const NOT_BUILT: &str = "the kernel did not build";
 
+/// Why a test has no verdict after Ctrl-C.
+pub const NOT_RUN: &str = "not run: the grading was interrupted";
+
 /// The verdict on one test.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestResult {
@@ -42,6 +45,10 @@ pub struct TestResult {
     pub duration: Duration,
     /// `None` iff the test passed.
     pub failure: Option<Failure>,
+    /// The grading was interrupted before every VM the test reads ran to
+    /// its end: the test has no verdict (it scores nothing, and reports say
+    /// "not run", not "failed"). `failure` then says so.
+    pub not_run: bool,
 }
 
 /// Why a test failed.
@@ -104,19 +111,35 @@ pub fn not_built(plan: &Plan) -> Vec<TestResult> {
 /// Every planned test, failed for the same `reason` (the submission was
 /// refused, or did not build).
 pub fn not_run(plan: &Plan, reason: &str) -> Vec<TestResult> {
+    all_with(plan, reason, false)
+}
+
+/// Every planned test without a verdict: the grading was interrupted
+/// before any VM ran.
+pub fn interrupted(plan: &Plan) -> Vec<TestResult> {
+    all_with(plan, NOT_RUN, true)
+}
+
+fn all_with(plan: &Plan, reason: &str, not_run: bool) -> Vec<TestResult> {
     plan.tests()
         .iter()
-        .map(|t| TestResult {
-            name: t.name.clone(),
-            max_score: t.points,
-            duration: Duration::ZERO,
-            failure: Some(Failure {
-                reason: reason.to_string(),
-                details: Vec::new(),
-                evidence: None,
-            }),
-        })
+        .map(|t| unchecked(t, reason, not_run))
         .collect()
+}
+
+/// `test`, failed for `reason` without looking at any VM.
+fn unchecked(test: &PlannedTest, reason: &str, not_run: bool) -> TestResult {
+    TestResult {
+        name: test.name.clone(),
+        max_score: test.points,
+        duration: Duration::ZERO,
+        failure: Some(Failure {
+            reason: reason.to_string(),
+            details: Vec::new(),
+            evidence: None,
+        }),
+        not_run,
+    }
 }
 
 fn evaluate_with(
@@ -124,6 +147,16 @@ fn evaluate_with(
     test: &PlannedTest,
     outcomes: &HashMap<&str, &SessionOutcome>,
 ) -> TestResult {
+    // A VM stopped by Ctrl-C (or never started because of it) leaves the
+    // test without a verdict.
+    let not_run = test.checks.iter().any(|c| {
+        outcomes
+            .get(c.session.as_str())
+            .is_some_and(|o| o.end == SessionEnd::Cancelled)
+    });
+    if not_run {
+        return unchecked(test, NOT_RUN, true);
+    }
     let mut duration = Duration::ZERO;
     let mut failed: Vec<(&Check, Failure)> = Vec::new();
     for check in &test.checks {
@@ -145,6 +178,7 @@ fn evaluate_with(
         max_score: test.points,
         duration,
         failure,
+        not_run: false,
     }
 }
 

@@ -256,6 +256,7 @@ pub fn submission_failure(e: &SubmissionError) -> Failure {
         SubmissionError::BadPatch(PatchError::Empty { .. }) => exit::PATCH_EMPTY,
         SubmissionError::BadPatch(_) => exit::PATCH_NOT_A_PATCH,
         SubmissionError::DoesNotApply { .. } => exit::PATCH_DOES_NOT_APPLY,
+        SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
         SubmissionError::GitMissing => exit::MISSING_TOOL,
         _ => exit::FAILURE,
     };
@@ -306,34 +307,52 @@ fn resolve_lab(assets: &Assets, named: Option<&str>, tree: Option<&Path>) -> Res
     Lab::load(assets, &name).map_err(lab_failure)
 }
 
+/// Why there is no submission to work on.
+enum Resolve {
+    /// The student's hand-in cannot be used (a patch file that is missing,
+    /// unreadable, a directory, too large): an outcome, with a report.
+    Refused(SubmissionError),
+    /// The command line names nothing to work on.
+    Usage(Failure),
+}
+
+impl From<Resolve> for Failure {
+    fn from(r: Resolve) -> Failure {
+        match r {
+            Resolve::Refused(e) => submission_failure(&e),
+            Resolve::Usage(f) => f,
+        }
+    }
+}
+
 /// The submission: patches, a tree, the student copy around the current
 /// directory, or (when `starter_ok`) the starter itself.
-fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Failure> {
+fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Resolve> {
     if !args.patches.is_empty() {
         let inputs = args
             .patches
             .iter()
             .map(|p| PatchInput::read(p))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| submission_failure(&e))?;
+            .map_err(Resolve::Refused)?;
         return Ok(Submission::Patches(inputs));
     }
     if let Some(tree) = &args.tree {
         return Ok(Submission::WorkTree(tree.clone()));
     }
     let here = std::env::current_dir().map_err(|e| {
-        Failure::new(
+        Resolve::Usage(Failure::new(
             exit::FAILURE,
             format!("failed to find the current directory: {e}"),
-        )
+        ))
     })?;
     match StudentCopy::find(&here) {
         Ok(copy) => Ok(Submission::WorkTree(copy.root)),
         Err(_) if starter_ok => Ok(Submission::Starter),
-        Err(_) => Err(Failure::new(
+        Err(_) => Err(Resolve::Usage(Failure::new(
             exit::USAGE,
             "nothing to grade here: run this in a student copy (`xvlab init`), or pass --tree DIR or --patch FILE",
-        )),
+        ))),
     }
 }
 
@@ -516,12 +535,32 @@ fn check_rubric(assets: &Assets, arg: &str) -> Result<u8, Failure> {
 }
 
 async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
+    let started = std::time::Instant::now();
     let lab = resolve_lab(assets, args.lab.as_deref(), args.submission.tree.as_deref())?;
-    let submission = resolve_submission(&args.submission, false)?;
     let rubric = load_rubric(assets, &lab)?;
     let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
     let token = Token::random().map_err(plan_failure)?;
     let plan = Plan::new(&rubric, token, &filter).map_err(plan_failure)?;
+    // From here on every outcome writes the report asked for: a student
+    // on an autograder sees why, whatever happened.
+    let report_to = ReportTo::new(&args);
+    let refused = |e: &SubmissionError| -> Result<u8, Failure> {
+        let failure = submission_failure(e);
+        let report = crate::report::Report::refused(
+            &rubric,
+            &plan,
+            &describe(&args.submission),
+            &failure.message,
+            started.elapsed(),
+        );
+        report_to.write(&report, Some(&failure.message))?;
+        Ok(failure.code)
+    };
+    let submission = match resolve_submission(&args.submission, false) {
+        Ok(submission) => submission,
+        Err(Resolve::Refused(e)) => return refused(&e),
+        Err(Resolve::Usage(failure)) => return Err(failure),
+    };
     let qemu = locate_qemu()?;
     let cache = cache()?;
     let options = Options {
@@ -531,7 +570,6 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     };
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
-    let started = std::time::Instant::now();
     let graded = grade::grade(
         assets,
         &lab,
@@ -546,36 +584,30 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     )
     .await;
     progress.finish();
-    let graded = match graded {
-        Ok(graded) => graded,
-        // A machine-readable report is still written for a refused
-        // submission, so that an autograder shows the student why.
-        Err(GradeError::Submission(e)) if args.format != Format::Human => {
-            let failure = submission_failure(&e);
-            let report = crate::report::Report::refused(
+    let report = match graded {
+        Ok(graded) => graded.report,
+        Err(GradeError::Submission(e)) => return refused(&e),
+        Err(GradeError::Interrupted) => {
+            let report = crate::report::Report::interrupted(
                 &rubric,
                 &plan,
                 &describe(&args.submission),
-                &failure.message,
                 started.elapsed(),
             );
-            write_output(args.output.as_deref(), &render(&report, args.format, false))?;
-            return Err(failure);
+            report_to.write(&report, Some("interrupted before any test ran"))?;
+            return Ok(exit::INTERRUPTED);
         }
         Err(e) => return Err(grade_failure(e)),
     };
 
-    let report = &graded.report;
-    let text = render(
-        report,
-        args.format,
-        args.output.is_none() && std::io::stdout().is_terminal(),
-    );
-    write_output(args.output.as_deref(), &text)?;
-    if graded.interrupted {
-        eprintln!("interrupted: the VMs were stopped; the results above are partial");
+    if report.interrupted {
+        report_to.write(
+            &report,
+            Some("interrupted: the VMs were stopped; the results are partial"),
+        )?;
         return Ok(exit::INTERRUPTED);
     }
+    report_to.write(&report, None)?;
     Ok(if !report.built() {
         exit::BUILD_FAILED
     } else if report.full_marks() {
@@ -583,6 +615,36 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     } else {
         exit::TESTS_FAILED
     })
+}
+
+/// Where and how `grade` writes its report.
+struct ReportTo {
+    format: Format,
+    output: Option<PathBuf>,
+}
+
+impl ReportTo {
+    fn new(args: &GradeArgs) -> ReportTo {
+        ReportTo {
+            format: args.format,
+            output: args.output.clone(),
+        }
+    }
+
+    /// Write `report`; `note` (why the grading ended early) also goes to
+    /// standard error unless the report itself is on the terminal, where
+    /// it says the same.
+    fn write(&self, report: &crate::report::Report, note: Option<&str>) -> Result<(), Failure> {
+        let on_terminal = self.output.is_none() && std::io::stdout().is_terminal();
+        let text = render(report, self.format, on_terminal);
+        write_output(self.output.as_deref(), &text)?;
+        if let Some(note) = note
+            && !(on_terminal && self.format == Format::Human)
+        {
+            eprintln!("xvlab: {note}");
+        }
+        Ok(())
+    }
 }
 
 /// What was submitted, for a report of a submission that could not be

@@ -22,6 +22,8 @@ pub const PATCH_NOT_A_PATCH: u8 = 104;
 pub const PATCH_EMPTY: u8 = 105;
 /// A patch does not apply to the starter tree.
 pub const PATCH_DOES_NOT_APPLY: u8 = 106;
+/// A patch file named for grading is missing, a directory or unreadable.
+pub const PATCH_UNREADABLE: u8 = 108;
 /// Something xvlab needs is missing: QEMU, git, cargo or the Rust target
 /// (`xvlab doctor` says how to install it).
 pub const MISSING_TOOL: u8 = 110;
@@ -69,6 +71,11 @@ pub const ALL: &[(u8, &str, &str)] = &[
         PATCH_DOES_NOT_APPLY,
         "PATCH_DOES_NOT_APPLY",
         "a patch does not apply to the starter tree",
+    ),
+    (
+        PATCH_UNREADABLE,
+        "PATCH_UNREADABLE",
+        "a patch file is missing, a directory or unreadable",
     ),
     (
         MISSING_TOOL,

@@ -222,9 +222,9 @@ pub async fn make_ready(
 
 /// The result of grading.
 pub struct Graded {
+    /// `report.interrupted`: Ctrl-C stopped the grading; the report is
+    /// partial.
     pub report: Report,
-    /// Ctrl-C stopped the grading; the report is partial.
-    pub interrupted: bool,
 }
 
 /// Grade `submission` against `rubric` (already filtered into `plan`).
@@ -263,10 +263,7 @@ pub async fn grade(
             if let Some(dir) = &options.keep {
                 keep(dir, Some(prepared.path()), &log, &[], &report)?;
             }
-            return Ok(Graded {
-                report,
-                interrupted: false,
-            });
+            return Ok(Graded { report });
         }
         Readiness::Ready(ready) => ready,
     };
@@ -280,7 +277,7 @@ pub async fn grade(
     .await?;
     history.update(&outcomes).save(cache, &lab.name);
 
-    let report = Report::graded(
+    let mut report = Report::graded(
         rubric,
         plan,
         &ready.prepared.description,
@@ -288,6 +285,7 @@ pub async fn grade(
         &outcomes,
         started.elapsed(),
     );
+    report.interrupted = cancel.is_cancelled();
     if let Some(dir) = &options.keep {
         keep(
             dir,
@@ -297,10 +295,7 @@ pub async fn grade(
             &report,
         )?;
     }
-    Ok(Graded {
-        report,
-        interrupted: cancel.is_cancelled(),
-    })
+    Ok(Graded { report })
 }
 
 /// Did the kernel of this session never reach a shell prompt?

@@ -38,6 +38,9 @@ pub struct Report {
     pub sessions: Vec<SessionSummary>,
     /// Wall-clock time of the whole run, build included.
     pub execution_time: Duration,
+    /// Ctrl-C stopped the grading: tests whose VMs did not run to the end
+    /// are not run (see [`TestResult::not_run`]).
+    pub interrupted: bool,
 }
 
 /// How building the submission went.
@@ -57,6 +60,8 @@ pub enum Build {
         /// Why, as `xvlab grade` printed it.
         reason: String,
     },
+    /// Ctrl-C arrived before the build finished.
+    Interrupted,
 }
 
 /// How one VM went.
@@ -151,6 +156,26 @@ impl Report {
         )
     }
 
+    /// The report of a grading interrupted before any VM ran (while the
+    /// submission was prepared or built): no test has a verdict.
+    pub fn interrupted(
+        rubric: &Rubric,
+        plan: &Plan,
+        submission: &str,
+        execution_time: Duration,
+    ) -> Report {
+        let mut report = Report::new(
+            rubric,
+            submission,
+            Build::Interrupted,
+            check::interrupted(plan),
+            Vec::new(),
+            execution_time,
+        );
+        report.interrupted = true;
+        report
+    }
+
     fn new(
         rubric: &Rubric,
         submission: &str,
@@ -167,7 +192,25 @@ impl Report {
             tests,
             sessions,
             execution_time,
+            interrupted: false,
         }
+    }
+
+    /// What became of the submission, in one word for machine-readable
+    /// reports: `graded`, `interrupted`, `refused` or `not_built`.
+    pub fn status(&self) -> &'static str {
+        match &self.build {
+            _ if self.interrupted => "interrupted",
+            Build::Ok { .. } => "graded",
+            Build::Failed { .. } => "not_built",
+            Build::Refused { .. } => "refused",
+            Build::Interrupted => "interrupted",
+        }
+    }
+
+    /// The tests without a verdict because the grading was interrupted.
+    pub fn not_run(&self) -> usize {
+        self.tests.iter().filter(|t| t.not_run).count()
     }
 
     pub fn score(&self) -> u32 {
@@ -267,12 +310,22 @@ pub fn summary_text(report: &Report) -> String {
     );
     match &report.build {
         Build::Ok { .. } => {
-            let failed = report.tests.iter().filter(|t| !t.passed()).count();
+            let passed = report.tests.iter().filter(|t| t.passed()).count();
             s.push_str(&format!(
-                "{} of {} tests passed\n",
-                report.tests.len() - failed,
+                "{passed} of {} tests passed\n",
                 report.tests.len()
             ));
+            if report.interrupted {
+                s.push_str(&format!(
+                    "the grading was interrupted: {} tests were not run\n",
+                    report.not_run()
+                ));
+            }
+        }
+        Build::Interrupted => {
+            s.push_str(
+                "the grading was interrupted before the kernel was built: no test was run\n",
+            );
         }
         Build::Failed { errors, .. } => {
             s.push_str(check::NOT_BUILT);
@@ -376,6 +429,32 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
             BUILD_LOG,
             Duration::from_millis(4300),
         )
+    }
+
+    #[test]
+    fn an_interrupted_grading_has_no_verdicts_in_any_format() {
+        let r = Report::interrupted(&rubric(), &plan(), "patch s.patch", Duration::from_secs(2));
+        assert_eq!(r.status(), "interrupted");
+        assert_eq!(r.score(), 0);
+        assert_eq!(r.not_run(), r.tests.len());
+        let text = human::render(&r);
+        assert!(text.contains("build: interrupted"), "{text}");
+        assert!(
+            text.contains("interrupted: 6 of 6 tests were not run"),
+            "{text}"
+        );
+        assert!(!text.contains("FAIL"), "{text}");
+        let native = json::to_value(&r);
+        assert_eq!(native["status"], "interrupted");
+        assert_eq!(native["tests"][0]["status"], "not_run");
+        let theirs = gradescope::to_value(&r);
+        assert!(theirs["tests"][0].get("status").is_none());
+        assert!(
+            theirs["output"]
+                .as_str()
+                .unwrap()
+                .contains("interrupted before the kernel was built")
+        );
     }
 
     #[test]

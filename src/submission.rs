@@ -55,6 +55,13 @@ pub enum SubmissionError {
         line: Option<u64>,
         message: String,
     },
+    /// A patch file named for grading cannot be read: it is missing, a
+    /// directory, or unreadable.
+    #[error(
+        "cannot read the patch `{}`: {why}; hand in the patch file itself (`xvlab pack` writes it)",
+        path.display()
+    )]
+    Unreadable { path: PathBuf, why: String },
     /// `git` is needed to apply patches and is not installed.
     #[error("cannot apply patches: `git` is not installed or not on PATH")]
     GitMissing,
@@ -94,8 +101,15 @@ impl PatchInput {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let action = || format!("read `{}`", path.display());
-        let size = std::fs::metadata(path).map_err(io_error(action()))?.len();
+        let unreadable = |why: String| SubmissionError::Unreadable {
+            path: path.to_path_buf(),
+            why,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(io_reason(&e)))?;
+        if meta.is_dir() {
+            return Err(unreadable("it is a directory".to_string()));
+        }
+        let size = meta.len();
         if size > patch::MAX_PATCH_BYTES as u64 {
             return Err(PatchError::TooLarge {
                 name,
@@ -104,8 +118,17 @@ impl PatchInput {
             }
             .into());
         }
-        let bytes = std::fs::read(path).map_err(io_error(action()))?;
+        let bytes = std::fs::read(path).map_err(|e| unreadable(io_reason(&e)))?;
         Ok(PatchInput { name, bytes })
+    }
+}
+
+/// An I/O error in words, without the "(os error N)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
     }
 }
 

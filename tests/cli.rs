@@ -358,10 +358,9 @@ fn a_vm_that_ignores_sigterm_is_killed() {
     left.assert_no_vm_left();
 }
 
-#[test]
-fn ctrl_c_stops_the_vms_reports_partial_results_and_exits_130() {
-    let home = Home::new("120s");
-    let run = Run::new(&home, "hang").args(&["grade", "lazy", "--patch", &solution()]);
+/// Start `run`, wait for its first VM, press Ctrl-C; returns its output
+/// once it exited (within 10 s) and what it left.
+fn interrupt_after_first_vm(run: Run) -> (Output, Leftovers) {
     let Run { mut cmd, tmp, pids } = run;
     let child = cmd
         .stdout(Stdio::piped())
@@ -383,19 +382,110 @@ fn ctrl_c_stops_the_vms_reports_partial_results_and_exits_130() {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(interrupted.elapsed() < Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("Score:"),
-        "partial results are reported"
-    );
     let left = Leftovers {
         pids,
         tmp: tmp.path().join("tmp"),
         _keep: tmp,
     };
+    (out, left)
+}
+
+#[test]
+fn ctrl_c_stops_the_vms_reports_partial_results_and_exits_130() {
+    let home = Home::new("120s");
+    let run = Run::new(&home, "hang").args(&["grade", "lazy", "--patch", &solution()]);
+    let (out, left) = interrupt_after_first_vm(run);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Score:"), "partial results are reported");
+    assert!(
+        text.contains("interrupted: 2 of 2 tests were not run"),
+        "{text}"
+    );
+    assert!(text.contains("echo hi: NOT RUN"), "{text}");
+    assert!(
+        !text.contains("FAIL"),
+        "tests not run are not failed: {text}"
+    );
     left.assert_no_vm_left();
     left.assert_no_temp_left();
+}
+
+#[test]
+fn ctrl_c_writes_a_json_report_that_says_interrupted_and_not_run() {
+    let home = Home::new("120s");
+    let out_dir = tempfile::tempdir().unwrap();
+    let results = out_dir.path().join("results.json");
+    let run = Run::new(&home, "hang").args(&[
+        "grade",
+        "lazy",
+        "--patch",
+        &solution(),
+        "--format",
+        "json",
+        "--output",
+        results.to_str().unwrap(),
+    ]);
+    let (out, left) = interrupt_after_first_vm(run);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    for test in report["tests"].as_array().unwrap() {
+        assert_eq!(test["status"], "not_run", "{test}");
+        assert_eq!(test["score"], 0);
+    }
+    left.assert_no_vm_left();
+}
+
+/// Grade `patch` with a Gradescope report; returns the exit code, the
+/// report and standard error.
+fn grade_for_gradescope(patch: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let home = Home::new("20s");
+    let out_dir = tempfile::tempdir().unwrap();
+    let results = out_dir.path().join("results.json");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&[
+            "grade",
+            "lazy",
+            "--patch",
+            patch.to_str().unwrap(),
+            "--format",
+            "gradescope",
+            "--output",
+            results.to_str().unwrap(),
+        ])
+        .output();
+    left.assert_no_vm_left();
+    let text = std::fs::read_to_string(&results).expect("results.json is written");
+    (
+        out.status.code(),
+        serde_json::from_str(&text).unwrap(),
+        stderr(&out),
+    )
+}
+
+#[test]
+fn a_missing_patch_file_gets_a_report_saying_so_and_exit_108() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report, err) = grade_for_gradescope(&dir.path().join("lazy-submission.patch"));
+    assert_eq!(code, Some(108), "{err}");
+    assert_eq!(report["score"], 0);
+    let output = report["output"].as_str().unwrap();
+    assert!(output.contains("cannot read the patch"), "{output}");
+    assert!(output.contains("no such file"), "{output}");
+    assert!(err.contains("lazy-submission.patch"), "{err}");
+}
+
+#[test]
+fn a_directory_named_as_the_patch_gets_a_report_saying_so_and_exit_108() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report, err) = grade_for_gradescope(dir.path());
+    assert_eq!(code, Some(108), "{err}");
+    let output = report["output"].as_str().unwrap();
+    assert!(output.contains("it is a directory"), "{output}");
+    assert_eq!(report["tests"].as_array().unwrap().len(), 2);
 }
 
 /// A patch file written for a test.

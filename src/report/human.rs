@@ -80,6 +80,17 @@ pub fn render_styled(report: &Report, style: Style) -> String {
             let _ = writeln!(s, "submission refused: {reason}");
             let _ = writeln!(s, "all {} tests failed", report.tests.len());
         }
+        Build::Interrupted => {
+            let _ = writeln!(s, "build: interrupted");
+        }
+    }
+    if report.interrupted {
+        let _ = writeln!(
+            s,
+            "interrupted: {} of {} tests were not run",
+            report.not_run(),
+            report.tests.len()
+        );
     }
     let _ = writeln!(s, "Score: {}/{}", report.score(), report.max_score());
     s
@@ -88,6 +99,10 @@ pub fn render_styled(report: &Report, style: Style) -> String {
 /// One test's lines, for the report and for progress as tests finish.
 pub fn render_test(test: &TestResult, style: Style) -> String {
     let mut s = String::new();
+    if test.not_run {
+        let _ = writeln!(s, "{}: NOT RUN", test.name);
+        return s;
+    }
     let Some(f) = &test.failure else {
         let _ = writeln!(
             s,

@@ -29,6 +29,7 @@ pub fn to_value(report: &Report) -> Value {
             "status": "refused",
             "reason": reason,
         }),
+        Build::Interrupted => json!({ "status": "interrupted" }),
     };
     let sessions: Vec<Value> = report
         .sessions
@@ -49,6 +50,7 @@ pub fn to_value(report: &Report) -> Value {
             "lab": report.lab,
             "title": report.title,
             "submission": report.submission,
+            "status": report.status(),
             "max_score": report.max_score(),
             "duration": seconds_value(report.execution_time),
             "build": build,
@@ -74,6 +76,9 @@ fn test_value(t: &TestResult) -> Value {
             })),
         }),
     );
+    if t.not_run {
+        value["status"] = json!("not_run");
+    }
     value
 }
 
