@@ -7,11 +7,17 @@
 #   - the reference solution with a cold build cache, then warm;
 #   - the unmodified starter, warm;
 #   - the solution with one kernel file changed (rebuild time);
-#   - a kernel that panics at boot, warm.
+#   - a kernel that panics at boot, warm;
+#   - a kernel that boots and then hangs in every command, warm (the
+#     deadlines scaled from the reference's durations at work).
 # With --defaults it then grades the solution (warm) with 1, 2 and 3 VMs at
 # once and with 2 harts per VM, the measurements behind the defaults of
 # `--jobs` and the rubric's `cpus`.
-# Usage: bash scripts/bench.sh [--defaults] [--jobs N]
+# With --noise it grades the solution (warm) three more times and prints,
+# per run, how far each VM's duration strayed from the reference durations
+# the deadlines scale from (grading/lazy/durations.toml): the measurement
+# behind the rubric's `deadline_margin`.
+# Usage: bash scripts/bench.sh [--defaults | --noise] [--jobs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in /usr/bin/time pgrep python3; do
@@ -24,8 +30,12 @@ bash scripts/setup.sh
 cargo build --release --locked --quiet
 XV=$PWD/target/release/xvlab
 DEFAULTS=0
+NOISE=0
 if [[ ${1:-} == --defaults ]]; then
     DEFAULTS=1
+    shift
+elif [[ ${1:-} == --noise ]]; then
+    NOISE=1
     shift
 fi
 
@@ -78,6 +88,7 @@ run "solution, warm" --patch "$GRADING/solution.patch" "$@"
 run "starter (unmodified), warm" --tree reference-kernel "$@"
 run "solution, one kernel file changed" --patch "$WORK/edited.patch" "$@"
 run "kernel that panics at boot, warm" --patch "$GRADING/mutants/panics-at-boot.patch" "$@"
+run "kernel that hangs after boot, warm" --patch "$GRADING/mutants/hangs-after-boot.patch" "$@"
 
 if [[ $DEFAULTS == 1 ]]; then
     for jobs in 1 2 3; do
@@ -94,4 +105,22 @@ if [[ $DEFAULTS == 1 ]]; then
     export XVLAB_HOME=$WORK/home
     run "solution, warm, --jobs 2, 2 harts" --patch "$GRADING/solution.patch" --jobs 2
     unset XVLAB_HOME
+fi
+
+if [[ $NOISE == 1 ]]; then
+    for i in 1 2 3; do
+        "$XV" grade lazy --format json --patch "$GRADING/solution.patch" "$@" >"$WORK/noise.json" 2>/dev/null || true
+        python3 - "$WORK/noise.json" "$GRADING/durations.toml" "$i" <<'PY'
+import json, re, sys, tomllib
+report, refs_path, run = sys.argv[1:]
+refs = tomllib.load(open(refs_path, "rb"))["sessions"]
+def seconds(text):
+    units = {"ms": 0.001, "s": 1, "m": 60}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m)", text))
+ratios = sorted(s["duration"] / seconds(refs[s["name"]])
+                for s in json.load(open(report))["sessions"] if s["name"] in refs)
+mid = ratios[len(ratios) // 2]
+print(f"noise run {run}: VM duration / reference: min {ratios[0]:.2f}, median {mid:.2f}, max {ratios[-1]:.2f}")
+PY
+    done
 fi
