@@ -61,6 +61,7 @@ impl SelfTestError {
         match self {
             SelfTestError::NoMatch { .. } => exit::USAGE,
             SelfTestError::Grade(GradeError::Interrupted) => exit::INTERRUPTED,
+            SelfTestError::Grade(e) if e.host_fault().is_some() => exit::GRADER_FAULT,
             SelfTestError::Grade(_) => exit::FAILURE,
             _ => exit::BAD_LAB,
         }
@@ -250,7 +251,7 @@ pub async fn run(
     lab: &Lab,
     rubric: &Rubric,
     only: &[String],
-    jobs: usize,
+    options: &Options,
     cache: &BuildCache,
     qemu: &Path,
     cancel: &CancellationToken,
@@ -272,7 +273,7 @@ pub async fn run(
     for case in &cases {
         let case_started = Instant::now();
         let mut problems = check_case(case, rubric);
-        let outcome = grade_case(assets, lab, rubric, case, jobs, cache, qemu, cancel).await?;
+        let outcome = grade_case(assets, lab, rubric, case, options, cache, qemu, cancel).await?;
         let summary = match &outcome {
             CaseOutcome::Refused { code, message } => {
                 if case.result != Expected::Refused {
@@ -382,25 +383,20 @@ async fn grade_case(
     lab: &Lab,
     rubric: &Rubric,
     case: &Case,
-    jobs: usize,
+    options: &Options,
     cache: &BuildCache,
     qemu: &Path,
     cancel: &CancellationToken,
 ) -> Result<CaseOutcome, SelfTestError> {
     let submission = case_submission(assets, &lab.name, case)?;
     let plan = Plan::new(rubric, Token::random()?, &TestFilter::all())?;
-    let options = Options {
-        jobs,
-        keep: None,
-        verbose: false,
-    };
     match grade::grade(
         assets,
         lab,
         rubric,
         &plan,
         &submission,
-        &options,
+        options,
         cache,
         qemu,
         &(),
@@ -409,7 +405,7 @@ async fn grade_case(
     .await
     {
         Ok(graded) => Ok(CaseOutcome::Graded(graded.report)),
-        Err(GradeError::Submission(e)) => {
+        Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
             let failure = crate::cli::submission_failure(&e);
             Ok(CaseOutcome::Refused {
                 code: failure.code,
