@@ -287,14 +287,17 @@ pub async fn build(
         {
             return Err(BuildError::NoTarget);
         }
-        if let Some(reason) = host_fault(&log) {
-            return Err(BuildError::HostFault { reason, log });
-        }
-        if let Some(signal) = output.status.signal() {
-            // cargo itself (or bubblewrap) killed by a signal nobody in
-            // xvlab sent: the machine's doing, not the submission's.
+        // cargo itself (or bubblewrap) killed by a signal nobody in xvlab
+        // sent is the machine's doing too.
+        let reason = host_fault(&log).or_else(|| {
+            output
+                .status
+                .signal()
+                .map(|signal| format!("the build was killed by signal {signal}"))
+        });
+        if let Some(reason) = reason {
             return Err(BuildError::HostFault {
-                reason: format!("the build was killed by signal {signal}"),
+                reason: format!("{reason} ({})", disk_space(&target_dir)),
                 log,
             });
         }
@@ -353,6 +356,26 @@ async fn run_group(
     }
 }
 
+/// How much room is left where the build writes, for a host fault's
+/// reason: a full disk shows up as many different errors.
+fn disk_space(dir: &Path) -> String {
+    match nix::sys::statvfs::statvfs(dir) {
+        Ok(s) => {
+            #[allow(
+                clippy::unnecessary_cast,
+                reason = "u64 on Linux, narrower types elsewhere"
+            )]
+            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
+            format!(
+                "{:.1} MiB free on the disk of `{}`",
+                free as f64 / (1024.0 * 1024.0),
+                dir.display()
+            )
+        }
+        Err(e) => format!("the free space of `{}` is unknown: {e}", dir.display()),
+    }
+}
+
 /// Everything from `pipe` until it closes. A read error only shortens the
 /// log.
 async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
@@ -385,25 +408,22 @@ fn starts_block(line: &str) -> bool {
 pub fn host_fault(log: &str) -> Option<String> {
     let text = crate::transcript::normalise(log.as_bytes());
     let lines: Vec<&str> = text.lines().collect();
-    let markers: [(&str, &str); 9] = [
+    // A linker writing through a memory map of its output gets SIGBUS,
+    // not ENOSPC, when the disk fills up.
+    const KILLED: &str = "a build tool was killed (SIGKILL, out of memory?)";
+    const BUS: &str = "a build tool crashed with SIGBUS (the disk full or failing?)";
+    let markers: [(&str, &str); 11] = [
         ("No space left on device", "the disk is full"),
         ("os error 28", "the disk is full"),
         ("Disk quota exceeded", "the disk quota is exhausted"),
         ("Cannot allocate memory", "out of memory"),
         ("memory allocation of ", "out of memory"),
         ("LLVM ERROR: out of memory", "out of memory"),
-        (
-            "signal: 9, SIGKILL",
-            "a build tool was killed (SIGKILL, out of memory?)",
-        ),
-        (
-            "signal: 9 (SIGKILL)",
-            "a build tool was killed (SIGKILL, out of memory?)",
-        ),
-        (
-            "SIGBUS",
-            "a build tool crashed with SIGBUS (a failing disk?)",
-        ),
+        ("signal: 9, SIGKILL", KILLED),
+        ("signal: 9 (SIGKILL)", KILLED),
+        ("signal 9 [Killed]", KILLED),
+        ("SIGBUS", BUS),
+        ("signal 7 [Bus error]", BUS),
     ];
     let mut block_start = 0;
     for (i, line) in lines.iter().enumerate() {
@@ -581,6 +601,11 @@ mod tests {
             (
                 "memory allocation of 8589934592 bytes failed\nerror: could not compile `kernel`\n",
                 "out of memory",
+            ),
+            // What a linker on a full tmpfs gives (its output is mapped).
+            (
+                "error: linking with `cc` failed: exit status: 1\n  |\n  = note:  \"cc\" \"-m64\"\n  = note: PLEASE submit a bug report\n          collect2: fatal error: ld terminated with signal 7 [Bus error]\n          compilation terminated.\n",
+                "SIGBUS",
             ),
         ];
         for (log, why) in cases {
