@@ -103,6 +103,12 @@ pub fn host_fault(error: &(dyn std::error::Error + 'static)) -> Option<String> {
             return Some(reason.clone());
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(fault) = io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<crate::process::HostFault>())
+            {
+                return Some(fault.reason.clone());
+            }
             let why = match io.raw_os_error().map(nix::errno::Errno::from_raw) {
                 Some(nix::errno::Errno::ENOSPC) => Some("the disk is full"),
                 Some(nix::errno::Errno::EDQUOT) => Some("the disk quota is exhausted"),

@@ -35,6 +35,31 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::process::Child;
 
+/// The grading machine, not a submission, stopped a child: the kernel
+/// killed it (SIGKILL: the OOM killer, SIGBUS: a mapped file on a failing
+/// or full disk). Carried inside an `io::Error` from where it is seen (see
+/// [`HostFault::from_status`]) to the grader's fault handling.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct HostFault {
+    pub reason: String,
+}
+
+impl HostFault {
+    /// The fault, if `status` says `what` died of a signal that only the
+    /// machine sends — callers check only statuses of children xvlab has
+    /// not signalled itself.
+    pub fn from_status(what: &str, status: std::process::ExitStatus) -> Option<HostFault> {
+        use std::os::unix::process::ExitStatusExt;
+        let reason = match Signal::try_from(status.signal()?).ok()? {
+            Signal::SIGKILL => format!("{what} was killed (SIGKILL, out of memory?)"),
+            Signal::SIGBUS => format!("{what} crashed with SIGBUS (the disk full or failing?)"),
+            _ => return None,
+        };
+        Some(HostFault { reason })
+    }
+}
+
 /// How long a group gets between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_millis(500);
 

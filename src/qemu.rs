@@ -379,8 +379,15 @@ impl Vm {
     }
 
     /// Wait for QEMU to exit by itself. Cancel-safe, for use in `select!`.
+    /// A QEMU the kernel killed (SIGKILL, SIGBUS: xvlab only signals a VM
+    /// once it has stopped waiting for it) is the grading machine's fault,
+    /// an error holding a [`crate::process::HostFault`].
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
-        self.child.wait().await
+        let status = self.child.wait().await?;
+        match crate::process::HostFault::from_status("QEMU", status) {
+            Some(fault) => Err(io::Error::other(fault)),
+            None => Ok(status),
+        }
     }
 
     /// Stop the VM: SIGTERM to the process group, up to [`STOP_GRACE`] for

@@ -742,3 +742,48 @@ fn without_a_working_bubblewrap_auto_builds_unconfined_and_says_so_and_require_r
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_vm_the_machine_kills_is_the_grading_machines_fault() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    // A QEMU that the OOM killer takes as soon as it starts.
+    let qemu = env.dir.path().join("oom-killed-qemu");
+    std::fs::write(&qemu, "#!/bin/sh\nkill -KILL $$\n").unwrap();
+    std::fs::set_permissions(&qemu, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let results = env.dir.path().join("r.json");
+    let out = env
+        .xvlab(&["grade", "lazy", "--patch", &solution(), "--format", "json"])
+        .args(["--output", &results.display().to_string()])
+        .env("XVLAB_QEMU", &qemu)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(120), "{}", text(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    assert_eq!(report["build"]["status"], "grader_fault", "{report:#}");
+    let reason = report["build"]["reason"].as_str().unwrap();
+    assert!(reason.contains("QEMU was killed (SIGKILL"), "{reason}");
+}
+
+#[test]
+fn ctrl_c_mid_build_stops_everything_the_build_started() {
+    let env = Env::new();
+    let patch = spinning_patch(&env);
+    let out_dir = env.dir.path().join("out").display().to_string();
+    let mut child = env
+        .xvlab(&["build", "--patch", &patch, "--output", &out_dir])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = wait_for_descendant(&mut child, "--crate-name kernel", Duration::from_secs(120));
+    let interrupted = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(interrupted.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_all_gone(&seen, "after Ctrl-C");
+    assert_none_mentions(&env.cache);
+    assert_eq!(temp_left(&env), Vec::<String>::new(), "xvlab cleaned up");
+}
