@@ -116,7 +116,7 @@ pub fn host_fault(error: &(dyn std::error::Error + 'static)) -> Option<String> {
                 _ => None,
             };
             if let Some(why) = why {
-                return Some(format!("{why}: failed to {}", crate::cli::chain(error)));
+                return Some(format!("{why}: failed to {error}: {io}"));
             }
         }
         source = err.source();
@@ -612,4 +612,69 @@ fn keep(
     let json_path = dir.join("report.json");
     std::fs::write(&json_path, json::render(report)).map_err(err(&json_path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(errno: i32) -> std::io::Error {
+        std::io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn a_full_disk_or_exhausted_memory_anywhere_is_a_host_fault() {
+        let sync = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c/build/lazy/tree/kernel/src/vm.rs"),
+            source: io(libc_errno::ENOSPC),
+        });
+        assert_eq!(
+            sync.host_fault().as_deref(),
+            Some(
+                "the disk is full: failed to write `/c/build/lazy/tree/kernel/src/vm.rs`: \
+                 No space left on device (os error 28)"
+            )
+        );
+        let prepare = GradeError::Submission(SubmissionError::Io {
+            action: "create a directory in `/tmp`".to_string(),
+            source: io(libc_errno::EDQUOT),
+        });
+        assert!(prepare.host_fault().unwrap().starts_with("the disk quota"));
+        let image = GradeError::Image(ImageError::Write {
+            path: PathBuf::from("/tmp/fs.img"),
+            source: io(libc_errno::ENOMEM),
+        });
+        assert!(image.host_fault().unwrap().starts_with("out of memory"));
+        let vm = GradeError::Session(SessionError::Wait(std::io::Error::other(
+            crate::process::HostFault {
+                reason: "QEMU was killed (SIGKILL, out of memory?)".to_string(),
+            },
+        )));
+        assert_eq!(
+            vm.host_fault().as_deref(),
+            Some("QEMU was killed (SIGKILL, out of memory?)")
+        );
+    }
+
+    #[test]
+    fn other_failures_are_not_host_faults() {
+        let denied = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c"),
+            source: io(libc_errno::EACCES),
+        });
+        assert_eq!(denied.host_fault(), None);
+        assert_eq!(GradeError::Interrupted.host_fault(), None);
+        assert_eq!(GradeError::Build(BuildError::NoTarget).host_fault(), None);
+    }
+
+    /// The errno values, without a libc dependency.
+    mod libc_errno {
+        use nix::errno::Errno;
+        pub const ENOSPC: i32 = Errno::ENOSPC as i32;
+        pub const EDQUOT: i32 = Errno::EDQUOT as i32;
+        pub const ENOMEM: i32 = Errno::ENOMEM as i32;
+        pub const EACCES: i32 = Errno::EACCES as i32;
+    }
 }

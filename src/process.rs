@@ -251,9 +251,10 @@ impl Group {
     }
 
     fn signal(&self, signal: Signal) {
-        // ESRCH (the group is gone) is what we want. The leader is not
-        // reaped yet when this is called, so its id cannot have been
-        // reused by another group.
+        // ESRCH (the group is gone) is what we want. A group id cannot be
+        // reused while the leader is unreaped or any member remains; only
+        // after [`Group::wait`] reaped a leader that left no one behind
+        // could it name a new group, in the instant before this call.
         let _ = killpg(self.pid, signal);
     }
 
