@@ -79,6 +79,9 @@ mod tests {
                 .unwrap()
                 .contains("grading machine failed")
         );
+        let mut keys: Vec<_> = f.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["execution_time", "output", "score", "tests"]);
         let v = to_value(&mixed_report());
         let mut top: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         top.sort();
