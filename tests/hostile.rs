@@ -87,6 +87,10 @@ impl Env {
     /// With a build cache of its own, so that processes and files of this
     /// test's builds can be told from everyone else's.
     fn new() -> Env {
+        Env::with_rubric(RUBRIC)
+    }
+
+    fn with_rubric(rubric: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
         copy_tree(&repo().join("labs"), &home.join("labs"));
@@ -95,7 +99,7 @@ impl Env {
             &home.join("reference-kernel"),
         );
         copy_tree(&repo().join("grading"), &home.join("grading"));
-        std::fs::write(home.join("grading/lazy/rubric.toml"), RUBRIC).unwrap();
+        std::fs::write(home.join("grading/lazy/rubric.toml"), rubric).unwrap();
         std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
         let cache = dir.path().join("cache");
         Env { dir, cache }
@@ -786,4 +790,36 @@ fn ctrl_c_mid_build_stops_everything_the_build_started() {
     assert_all_gone(&seen, "after Ctrl-C");
     assert_none_mentions(&env.cache);
     assert_eq!(temp_left(&env), Vec::<String>::new(), "xvlab cleaned up");
+}
+
+#[test]
+fn kill_9_mid_real_vms_leaves_no_qemu() {
+    if !qemu_available() {
+        return;
+    }
+    // `cat` reads the console for ever: the VM runs until it is stopped.
+    let env = Env::with_rubric(
+        &RUBRIC.replace("commands = [\"echo hi {token}\"]", "commands = [\"cat\"]"),
+    );
+    let mut child = env
+        .xvlab(&["grade", "lazy", "--patch", &solution()])
+        .env_remove("XVLAB_QEMU")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = wait_for_descendant(&mut child, "qemu-system-riscv64", Duration::from_secs(300));
+    let qemu_group: Vec<i32> = seen
+        .iter()
+        .filter(|(_, p)| p.cmdline.contains("qemu-system-riscv64"))
+        .map(|(pid, _)| *pid)
+        .collect();
+    assert!(!qemu_group.is_empty());
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    assert_all_gone(&seen, "after kill -9 of xvlab");
+    assert_none_mentions(&env.tmp());
+    let out = env.xvlab(&["check-rubric", "lazy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(temp_left(&env), Vec::<String>::new());
 }
