@@ -183,6 +183,9 @@ impl Machine {
             source,
         };
         let mut cmd = tokio::process::Command::new(&self.qemu);
+        if let Some(dir) = self.scratch_dir() {
+            cmd.env("TMPDIR", dir);
+        }
         cmd.args(self.args())
             .stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
@@ -191,6 +194,16 @@ impl Machine {
         crate::process::die_with_xvlab(&mut cmd);
         let mut child = cmd.spawn().map_err(spawn_error)?;
         child.wait().await.map_err(spawn_error)
+    }
+
+    /// Where QEMU makes the `-snapshot` overlay (`vl.XXXXXX`, via
+    /// `TMPDIR`): the image's directory, xvlab's own temporary directory
+    /// for the VM. QEMU unlinks the overlay once it has opened it, so one
+    /// killed while starting leaves the file behind — there it goes with
+    /// that directory, which the next xvlab run sweeps if need be
+    /// ([`crate::scratch`]).
+    fn scratch_dir(&self) -> Option<&Path> {
+        self.image.parent().filter(|d| d.is_dir())
     }
 
     /// A missing kernel or image is the grader's fault (the build should have
@@ -344,9 +357,12 @@ impl Vm {
         // pty-process makes the child a session leader (setsid), hence also
         // the leader of a new process group, with the pty as its
         // controlling terminal.
-        let command = pty_process::Command::new(&machine.qemu)
+        let mut command = pty_process::Command::new(&machine.qemu)
             .args(machine.args())
             .kill_on_drop(true);
+        if let Some(dir) = machine.scratch_dir() {
+            command = command.env("TMPDIR", dir);
+        }
         let child = crate::process::pty_die_with_xvlab(command)
             .spawn(pts)
             .map_err(|e| QemuError::Spawn {
