@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what xvlab needs when it is missing: QEMU (qemu-system-riscv64)
-# and the Rust target the kernel is built for. Safe to run again.
+# Installs what xvlab needs when it is missing: QEMU (qemu-system-riscv64),
+# the Rust target the kernel is built for and, on Linux with apt, bubblewrap
+# for the build sandbox. Safe to run again.
 set -euo pipefail
 
 TARGET=riscv64gc-unknown-none-elf
@@ -24,6 +25,15 @@ if ! command -v qemu-system-riscv64 >/dev/null 2>&1; then
         echo "setup: install QEMU (qemu-system-riscv64) with your package manager, then run this again" >&2
         exit 1
     fi
+fi
+
+if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1 && \
+   command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+    echo "setup: installing bubblewrap (the build sandbox)"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
 fi
 
 if ! rustc --print target-list >/dev/null 2>&1 || \

@@ -14,7 +14,7 @@ use crate::assets::Assets;
 use crate::doctor;
 use crate::exit;
 use crate::grade::{self, GradeError, Options, Readiness};
-use crate::kbuild::{BuildCache, BuildError};
+use crate::kbuild::{BuildCache, BuildError, BuildOptions};
 use crate::lab::{self, Lab, LabError};
 use crate::patch::PatchError;
 use crate::plan::{Plan, PlanError, TestFilter, Token};
@@ -22,6 +22,7 @@ use crate::progress::Progress;
 use crate::qemu::{self, QemuError};
 use crate::report::{gradescope, human, json};
 use crate::rubric::{Rubric, RubricError};
+use crate::sandbox::SandboxMode;
 use crate::selftest;
 use crate::session::{SessionEnd, SessionSpec, run_session};
 use crate::student::{self, StudentCopy, StudentError};
@@ -75,6 +76,15 @@ pub enum Command {
     SelfTest(SelfTestArgs),
 }
 
+/// Where the build runs.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Build in the bubblewrap sandbox: `auto` where it works (else
+    /// unconfined, and the report says so), `require` or fail, `off`.
+    #[arg(long, value_enum, default_value_t = SandboxMode::Auto)]
+    pub sandbox: SandboxMode,
+}
+
 /// Which submission a command works on.
 #[derive(Debug, Args)]
 pub struct SubmissionArgs {
@@ -104,6 +114,8 @@ pub struct GradeArgs {
     pub lab: Option<String>,
     #[command(flatten)]
     pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Run only the tests whose names contain PATTERN (or match it as a
     /// glob with `*`, `?`, `[]`); case-insensitive; repeatable.
     #[arg(long = "test", value_name = "PATTERN")]
@@ -132,6 +144,8 @@ pub struct RunArgs {
     pub lab: Option<String>,
     #[command(flatten)]
     pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Put this file on the image too (an instructor's test program);
     /// repeatable.
     #[arg(long = "add", value_name = "FILE")]
@@ -157,6 +171,8 @@ pub struct QemuArgs {
     pub lab: Option<String>,
     #[command(flatten)]
     pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Harts in the VM.
     #[arg(long, default_value_t = 1)]
     pub cpus: u32,
@@ -172,6 +188,8 @@ pub struct BuildArgs {
     pub lab: Option<String>,
     #[command(flatten)]
     pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Put this file on the image too; repeatable.
     #[arg(long = "add", value_name = "FILE")]
     pub add: Vec<PathBuf>,
@@ -194,6 +212,8 @@ pub struct SelfTestArgs {
     /// lab's `grading/LAB/durations.toml`, from which VM deadlines scale).
     #[arg(long, value_name = "FILE")]
     pub record_durations: Option<PathBuf>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 /// A failure of the command, with its exit code.
@@ -264,11 +284,17 @@ pub fn submission_failure(e: &SubmissionError) -> Failure {
 }
 
 fn grade_failure(e: GradeError) -> Failure {
+    if let Some(reason) = e.host_fault() {
+        return Failure::new(
+            exit::GRADER_FAULT,
+            format!("the grading machine failed: {reason}"),
+        );
+    }
     match &e {
         GradeError::Submission(s) => submission_failure(s),
-        GradeError::Build(BuildError::NoCargo { .. } | BuildError::NoTarget) => {
-            Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e)))
-        }
+        GradeError::Build(
+            BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_),
+        ) => Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e))),
         GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
             Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e)))
         }
@@ -375,6 +401,23 @@ fn cache() -> Result<BuildCache, Failure> {
         .map_err(|e| Failure::new(exit::FAILURE, format!("failed to {}", chain(&e))))
 }
 
+/// How to build `lab`'s submissions: `--sandbox` resolved (bubblewrap
+/// probed), the lab's deadline.
+fn build_options(
+    mode: SandboxMode,
+    lab: &Lab,
+    cache: &BuildCache,
+) -> Result<BuildOptions, Failure> {
+    BuildOptions::resolve(mode, lab, cache).map_err(|e| {
+        let code = match e {
+            BuildError::Sandbox(_) => exit::MISSING_TOOL,
+            BuildError::BadTimeout { .. } => exit::USAGE,
+            _ => exit::FAILURE,
+        };
+        Failure::new(code, format!("failed to {}", chain(&e)))
+    })
+}
+
 fn locate_qemu() -> Result<PathBuf, Failure> {
     qemu::locate_qemu()
         .map_err(|e| Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e))))
@@ -414,6 +457,8 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<(), Failure> {
 
 /// Run a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    // Temporary directories of earlier runs that were killed outright.
+    crate::scratch::sweep_temp_dir();
     let assets = Assets::locate();
     match cli.command {
         Command::Grade(args) => grade_cmd(&assets, args).await,
@@ -486,10 +531,16 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             let rubric = load_rubric(&assets, &lab)?;
             let qemu = locate_qemu()?;
             let cache = cache()?;
+            let options = Options {
+                jobs: args.jobs.unwrap_or_else(default_jobs),
+                keep: None,
+                verbose: false,
+                build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+            };
             let cancel = cancel_on_ctrl_c();
             let options = selftest::SelfTestOptions {
                 only: args.cases,
-                jobs: args.jobs.unwrap_or_else(default_jobs),
+                grading: options,
                 record_durations: args.record_durations,
             };
             selftest::run(&assets, &lab, &rubric, &options, &cache, &qemu, &cancel)
@@ -567,6 +618,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
         jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
         keep: args.keep.clone(),
         verbose: args.verbose,
+        build: build_options(args.sandbox.sandbox, &lab, &cache)?,
     };
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
@@ -586,6 +638,21 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     progress.finish();
     let report = match graded {
         Ok(graded) => graded.report,
+        // The machine failed, not the submission: the report says so, and
+        // the exit code is the grader's own.
+        Err(e) if e.host_fault().is_some() => {
+            let reason = e.host_fault().unwrap_or_default();
+            let report = crate::report::Report::faulted(
+                &rubric,
+                &plan,
+                &describe(&args.submission),
+                &reason,
+                started.elapsed(),
+            );
+            let failure = grade_failure(e);
+            report_to.write(&report, Some(&failure.message))?;
+            return Ok(failure.code);
+        }
         Err(GradeError::Submission(e)) => return refused(&e),
         Err(GradeError::Interrupted) => {
             let report = crate::report::Report::interrupted(
@@ -678,15 +745,23 @@ async fn ready(
     assets: &Assets,
     lab: Option<&str>,
     submission: &SubmissionArgs,
+    sandbox: &SandboxArgs,
     add: &[PathBuf],
 ) -> Result<(Box<grade::Ready>, CancellationToken), Failure> {
     let lab = resolve_lab(assets, lab, submission.tree.as_deref())?;
     let sub = resolve_submission(submission, true)?;
     let cache = cache()?;
+    let build = build_options(sandbox.sandbox, &lab, &cache)?;
+    if !build.sandbox.is_sandboxed() {
+        eprintln!(
+            "note: the build is NOT sandboxed ({})",
+            build.sandbox.describe()
+        );
+    }
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
     let readiness = tokio::select! {
-        r = grade::make_ready(assets, &lab, &sub, &cache, add, &progress) => r,
+        r = grade::make_ready(assets, &lab, &sub, &cache, &build, add, &progress) => r,
         () = cancel.cancelled() => Err(GradeError::Interrupted),
     };
     progress.finish();
@@ -706,7 +781,14 @@ async fn ready(
 
 async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
-    let (ready, cancel) = ready(assets, args.lab.as_deref(), &args.submission, &args.add).await?;
+    let (ready, cancel) = ready(
+        assets,
+        args.lab.as_deref(),
+        &args.submission,
+        &args.sandbox,
+        &args.add,
+    )
+    .await?;
     let machine = ready.machine(&qemu);
     let spec = SessionSpec {
         name: "run".to_string(),
@@ -737,7 +819,14 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
 
 async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
-    let (ready, _cancel) = ready(assets, args.lab.as_deref(), &args.submission, &[]).await?;
+    let (ready, _cancel) = ready(
+        assets,
+        args.lab.as_deref(),
+        &args.submission,
+        &args.sandbox,
+        &[],
+    )
+    .await?;
     let mut machine = ready.machine(&qemu);
     machine.cpus = args.cpus;
     if args.gdb {
@@ -760,7 +849,14 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
 }
 
 async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
-    let (ready, _cancel) = ready(assets, args.lab.as_deref(), &args.submission, &args.add).await?;
+    let (ready, _cancel) = ready(
+        assets,
+        args.lab.as_deref(),
+        &args.submission,
+        &args.sandbox,
+        &args.add,
+    )
+    .await?;
     let err = |e: std::io::Error| {
         Failure::new(
             exit::FAILURE,

@@ -1,6 +1,8 @@
 //! `xvlab doctor`: checks that the tools xvlab needs are installed — QEMU,
-//! cargo, the Rust target for the kernel, git — and says exactly how to
-//! install what is missing ([`diagnose`], [`Check`]).
+//! cargo, the Rust target for the kernel, git, and on Linux bubblewrap for
+//! the build sandbox — and says exactly how to install what is missing
+//! ([`diagnose`], [`Check`]). Whether QEMU has its seccomp sandbox is
+//! reported too, as a warning only: VMs run without it where it is missing.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,11 +20,16 @@ pub struct Check {
     pub needed_for: &'static str,
     /// Commands that install it: (platform, command).
     pub fix: Vec<(&'static str, String)>,
+    /// Why it is missing, when that is more than "not installed".
+    pub problem: Option<String>,
+    /// Whether xvlab needs it (else a missing one is only a warning).
+    pub required: bool,
 }
 
 impl Check {
+    /// Found, or not needed.
     pub fn ok(&self) -> bool {
-        self.found.is_some()
+        self.found.is_some() || !self.required
     }
 }
 
@@ -44,12 +51,48 @@ fn target_installed() -> Option<String> {
         .then(|| format!("{TARGET} in {}", dir.display()))
 }
 
+/// The build sandbox: bubblewrap found and able to make its namespaces.
+fn sandbox_check() -> Check {
+    let probed = crate::sandbox::probe();
+    Check {
+        what: "sandbox",
+        found: probed.as_ref().ok().map(|bwrap| {
+            let version = first_line(&bwrap.to_string_lossy(), &["--version"]).unwrap_or_default();
+            format!("{version} at {} (builds are sandboxed)", bwrap.display())
+        }),
+        needed_for: "sandboxing the builds of untrusted submissions (`--sandbox`)",
+        fix: vec![(
+            "Debian/Ubuntu",
+            "sudo apt-get install -y bubblewrap".to_string(),
+        )],
+        problem: probed.err(),
+        required: cfg!(target_os = "linux"),
+    }
+}
+
+/// QEMU's seccomp sandbox (`-sandbox`), optional.
+fn seccomp_check(qemu: &str) -> Check {
+    let supported = crate::qemu::seccomp_supported(std::path::Path::new(qemu));
+    Check {
+        what: "QEMU seccomp",
+        found: supported.then(|| "-sandbox on (VMs run under seccomp)".to_string()),
+        needed_for: "confining QEMU (VMs run without it)",
+        fix: vec![(
+            "Debian/Ubuntu",
+            "sudo apt-get install -y qemu-system-misc (built with seccomp)".to_string(),
+        )],
+        problem: None,
+        required: false,
+    }
+}
+
 /// Check every tool.
 pub fn diagnose(qemu: &str) -> Vec<Check> {
-    vec![
+    let qemu_found = first_line(qemu, &["--version"]);
+    let mut checks = vec![
         Check {
             what: "QEMU",
-            found: first_line(qemu, &["--version"]),
+            found: qemu_found.clone(),
             needed_for: "booting the kernel (qemu-system-riscv64)",
             fix: vec![
                 (
@@ -58,6 +101,8 @@ pub fn diagnose(qemu: &str) -> Vec<Check> {
                 ),
                 ("macOS", "brew install qemu".to_string()),
             ],
+            problem: None,
+            required: true,
         },
         Check {
             what: "cargo",
@@ -67,12 +112,16 @@ pub fn diagnose(qemu: &str) -> Vec<Check> {
                 "any",
                 "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh".to_string(),
             )],
+            problem: None,
+            required: true,
         },
         Check {
             what: "Rust target",
             found: target_installed(),
             needed_for: "compiling the kernel and the user programs",
             fix: vec![("any", format!("rustup target add {TARGET}"))],
+            problem: None,
+            required: true,
         },
         Check {
             what: "git",
@@ -82,8 +131,17 @@ pub fn diagnose(qemu: &str) -> Vec<Check> {
                 ("Debian/Ubuntu", "sudo apt-get install -y git".to_string()),
                 ("macOS", "xcode-select --install".to_string()),
             ],
+            problem: None,
+            required: true,
         },
-    ]
+    ];
+    if cfg!(target_os = "linux") {
+        checks.push(sandbox_check());
+    }
+    if qemu_found.is_some() {
+        checks.push(seccomp_check(qemu));
+    }
+    checks
 }
 
 /// The report `xvlab doctor` prints.
@@ -93,10 +151,14 @@ pub fn render(checks: &[Check]) -> String {
         match &c.found {
             Some(found) => out.push_str(&format!("ok       {:<12} {found}\n", c.what)),
             None => {
+                let label = if c.required { "MISSING " } else { "warning " };
                 out.push_str(&format!(
-                    "MISSING  {:<12} needed for {}\n",
+                    "{label} {:<12} needed for {}\n",
                     c.what, c.needed_for
                 ));
+                if let Some(problem) = &c.problem {
+                    out.push_str(&format!("         {problem}\n"));
+                }
                 for (platform, cmd) in &c.fix {
                     out.push_str(&format!("         {platform:<14} {cmd}\n"));
                 }

@@ -32,6 +32,10 @@ pub const BAD_LAB: u8 = 111;
 /// `pack`: nothing to hand in (no editable file changed), or not in a
 /// student copy.
 pub const NOTHING_TO_PACK: u8 = 112;
+/// The grading machine failed — a full disk, memory exhausted, a build
+/// tool killed by the kernel — so nothing was graded; not the submission's
+/// fault. `grade` still writes the report, saying so.
+pub const GRADER_FAULT: u8 = 120;
 /// Interrupted by Ctrl-C (128 + SIGINT); VMs were stopped, partial results
 /// were reported.
 pub const INTERRUPTED: u8 = 130;
@@ -91,6 +95,11 @@ pub const ALL: &[(u8, &str, &str)] = &[
         NOTHING_TO_PACK,
         "NOTHING_TO_PACK",
         "`pack`: no editable file changed, or not in a student copy",
+    ),
+    (
+        GRADER_FAULT,
+        "GRADER_FAULT",
+        "the grading machine failed (disk full, out of memory, a tool killed); not graded",
     ),
     (
         INTERRUPTED,

@@ -29,11 +29,11 @@ use crate::assets::{AssetError, Assets, KERNEL_TREE};
 use crate::check::{self, TestResult};
 use crate::deadline::{self, DeadlineError, References, Scaling};
 use crate::image::{self, ImageError};
-use crate::kbuild::{self, BuildCache, BuildError, BuildOutcome, Built};
+use crate::kbuild::{self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built};
 use crate::lab::Lab;
 use crate::plan::{Plan, PlanError};
 use crate::qemu::{Machine, QemuError};
-use crate::report::{Report, json};
+use crate::report::{Confinement, Report, json};
 use crate::rubric::Rubric;
 use crate::session::{
     SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, run_session,
@@ -81,6 +81,53 @@ pub enum GradeError {
     Interrupted,
 }
 
+impl GradeError {
+    /// If the grading machine, not the submission or xvlab, failed — a
+    /// full disk or exhausted memory anywhere while preparing, syncing,
+    /// building or writing the image, or a build tool the kernel killed —
+    /// what failed, in words. Such a fault is never charged to the
+    /// submission (exit code [`crate::exit::GRADER_FAULT`]).
+    pub fn host_fault(&self) -> Option<String> {
+        // `transparent` variants forward `source()` past themselves, so
+        // the build's own fault is matched here rather than in the chain.
+        if let GradeError::Build(BuildError::HostFault { reason, .. }) = self {
+            return Some(reason.clone());
+        }
+        host_fault(self)
+    }
+}
+
+/// [`GradeError::host_fault`] for any error: looks through it and its
+/// chain of sources for a [`BuildError::HostFault`] or an I/O error that
+/// says the disk is full or memory is exhausted.
+pub fn host_fault(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(err) = source {
+        if let Some(BuildError::HostFault { reason, .. }) = err.downcast_ref::<BuildError>() {
+            return Some(reason.clone());
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(fault) = io
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<crate::process::HostFault>())
+            {
+                return Some(fault.reason.clone());
+            }
+            let why = match io.raw_os_error().map(nix::errno::Errno::from_raw) {
+                Some(nix::errno::Errno::ENOSPC) => Some("the disk is full"),
+                Some(nix::errno::Errno::EDQUOT) => Some("the disk quota is exhausted"),
+                Some(nix::errno::Errno::ENOMEM) => Some("out of memory"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Some(format!("{why}: failed to {error}: {io}"));
+            }
+        }
+        source = err.source();
+    }
+    None
+}
+
 /// What happens while grading, for progress displays.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -124,6 +171,16 @@ pub struct Options {
     pub keep: Option<PathBuf>,
     /// Send console output as events.
     pub verbose: bool,
+    /// How to build (sandbox, deadline).
+    pub build: BuildOptions,
+}
+
+/// What a report says about the build's sandbox.
+pub fn confinement(options: &BuildOptions) -> Confinement {
+    Confinement {
+        sandboxed: options.sandbox.is_sandboxed(),
+        how: options.sandbox.describe(),
+    }
 }
 
 /// A submission built and given an image: ready to boot. The kernel and
@@ -150,9 +207,12 @@ impl Ready {
         self.dir.path().join("kernel")
     }
 
-    /// The machine that boots this kernel and image with `qemu`.
+    /// The machine that boots this kernel and image with `qemu`, under
+    /// QEMU's seccomp sandbox where that QEMU has one.
     pub fn machine(&self, qemu: &Path) -> Machine {
-        Machine::new(qemu.to_path_buf(), self.kernel(), self.image())
+        let mut machine = Machine::new(qemu.to_path_buf(), self.kernel(), self.image());
+        machine.seccomp = crate::qemu::seccomp_supported(qemu);
+        machine
     }
 }
 
@@ -174,13 +234,14 @@ pub async fn make_ready(
     lab: &Lab,
     submission: &Submission,
     cache: &BuildCache,
+    build: &BuildOptions,
     extra: &[PathBuf],
     reporter: &dyn Reporter,
 ) -> Result<Readiness, GradeError> {
     reporter.event(Event::Preparing);
     let prepared = submission.prepare(assets, lab)?;
     reporter.event(Event::Building);
-    match kbuild::build(prepared.path(), &lab.name, cache).await? {
+    match kbuild::build(prepared.path(), &lab.name, cache, build).await? {
         BuildOutcome::Failed { log, duration } => {
             reporter.event(Event::Built {
                 ok: false,
@@ -198,7 +259,7 @@ pub async fn make_ready(
                 duration: built.duration,
             });
             let dir = tempfile::Builder::new()
-                .prefix("xvlab-vm-")
+                .prefix(&crate::scratch::prefix("vm"))
                 .tempdir()
                 .map_err(GradeError::TempDir)?;
             let readme = assets.read(&format!("{KERNEL_TREE}/README.md"))?;
@@ -243,7 +304,7 @@ pub async fn grade(
 ) -> Result<Graded, GradeError> {
     let started = Instant::now();
     let ready = tokio::select! {
-        ready = make_ready(assets, lab, submission, cache, &[], reporter) => ready?,
+        ready = make_ready(assets, lab, submission, cache, &options.build, &[], reporter) => ready?,
         () = cancel.cancelled() => return Err(GradeError::Interrupted),
     };
     let ready = match ready {
@@ -256,7 +317,7 @@ pub async fn grade(
                 rubric,
                 plan,
                 &prepared.description,
-                duration,
+                (duration, confinement(&options.build)),
                 &log,
                 started.elapsed(),
             );
@@ -281,7 +342,7 @@ pub async fn grade(
         rubric,
         plan,
         &ready.prepared.description,
-        ready.build_duration,
+        (ready.build_duration, confinement(&options.build)),
         &outcomes,
         started.elapsed(),
     );
@@ -656,4 +717,69 @@ fn keep(
     let json_path = dir.join("report.json");
     std::fs::write(&json_path, json::render(report)).map_err(err(&json_path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(errno: i32) -> std::io::Error {
+        std::io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn a_full_disk_or_exhausted_memory_anywhere_is_a_host_fault() {
+        let sync = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c/build/lazy/tree/kernel/src/vm.rs"),
+            source: io(libc_errno::ENOSPC),
+        });
+        assert_eq!(
+            sync.host_fault().as_deref(),
+            Some(
+                "the disk is full: failed to write `/c/build/lazy/tree/kernel/src/vm.rs`: \
+                 No space left on device (os error 28)"
+            )
+        );
+        let prepare = GradeError::Submission(SubmissionError::Io {
+            action: "create a directory in `/tmp`".to_string(),
+            source: io(libc_errno::EDQUOT),
+        });
+        assert!(prepare.host_fault().unwrap().starts_with("the disk quota"));
+        let image = GradeError::Image(ImageError::Write {
+            path: PathBuf::from("/tmp/fs.img"),
+            source: io(libc_errno::ENOMEM),
+        });
+        assert!(image.host_fault().unwrap().starts_with("out of memory"));
+        let vm = GradeError::Session(SessionError::Wait(std::io::Error::other(
+            crate::process::HostFault {
+                reason: "QEMU was killed (SIGKILL, out of memory?)".to_string(),
+            },
+        )));
+        assert_eq!(
+            vm.host_fault().as_deref(),
+            Some("QEMU was killed (SIGKILL, out of memory?)")
+        );
+    }
+
+    #[test]
+    fn other_failures_are_not_host_faults() {
+        let denied = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c"),
+            source: io(libc_errno::EACCES),
+        });
+        assert_eq!(denied.host_fault(), None);
+        assert_eq!(GradeError::Interrupted.host_fault(), None);
+        assert_eq!(GradeError::Build(BuildError::NoTarget).host_fault(), None);
+    }
+
+    /// The errno values, without a libc dependency.
+    mod libc_errno {
+        use nix::errno::Errno;
+        pub const ENOSPC: i32 = Errno::ENOSPC as i32;
+        pub const EDQUOT: i32 = Errno::EDQUOT as i32;
+        pub const ENOMEM: i32 = Errno::ENOMEM as i32;
+        pub const EACCES: i32 = Errno::EACCES as i32;
+    }
 }

@@ -8,16 +8,27 @@
 //! changed; a second grading of a similar tree then rebuilds only the
 //! kernel crate. A lock file serialises graders sharing the cache.
 //!
+//! cargo runs in the build sandbox where there is one ([`crate::sandbox`]),
+//! as a process group that is killed whole at its deadline, on Ctrl-C and
+//! when xvlab dies ([`crate::process`]).
+//!
 //! A tree that does not compile is an outcome ([`BuildOutcome::Failed`] with
-//! cargo's log), not an error.
+//! cargo's log), not an error. A build the machine broke (a full disk,
+//! memory exhausted, a tool killed by the kernel) is a grader fault,
+//! [`BuildError::HostFault`], never charged to the submission.
 
 use std::collections::BTreeSet;
 use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
+
+use crate::lab::Lab;
+use crate::process::Group;
+use crate::sandbox::{Sandbox, SandboxError, SandboxMode};
 
 /// The target the kernel and user programs are built for.
 pub const TARGET: &str = "riscv64gc-unknown-none-elf";
@@ -26,8 +37,12 @@ pub const TARGET: &str = "riscv64gc-unknown-none-elf";
 pub const CACHE_ENV: &str = "XVLAB_CACHE";
 
 /// How long a build may take before it is stopped (a submission could make
-/// the compiler loop, e.g. in const evaluation).
-pub const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// the compiler loop, e.g. in const evaluation); a lab's `build_timeout`
+/// overrides it. A cold build of the lazy lab takes a few seconds.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Environment variable overriding the build deadline (humantime, `90s`).
+pub const BUILD_TIMEOUT_ENV: &str = "XVLAB_BUILD_TIMEOUT";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -49,6 +64,17 @@ pub enum BuildError {
     },
     #[error("build: the Rust target {TARGET} is not installed; run `rustup target add {TARGET}`")]
     NoTarget,
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error("read ${BUILD_TIMEOUT_ENV} `{value}`: {message}")]
+    BadTimeout { value: String, message: String },
+    /// The grading machine failed during the build (see [`host_fault`]).
+    #[error("build the kernel: the grading machine failed: {reason}")]
+    HostFault {
+        reason: String,
+        /// cargo's whole output.
+        log: String,
+    },
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BuildError + 'a {
@@ -129,11 +155,52 @@ pub enum BuildOutcome {
     },
 }
 
+/// How to build: resolved from `--sandbox`, the lab and the environment.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Where cargo runs: under bubblewrap or unconfined.
+    pub sandbox: Sandbox,
+    /// When to stop a build that has not finished.
+    pub timeout: Duration,
+}
+
+impl BuildOptions {
+    /// The options for building `lab`'s submissions: the sandbox `mode`
+    /// resolved (see [`Sandbox::resolve`]), the deadline from
+    /// `$XVLAB_BUILD_TIMEOUT`, else the lab's `build_timeout`, else
+    /// [`BUILD_TIMEOUT`].
+    pub fn resolve(
+        mode: SandboxMode,
+        lab: &Lab,
+        cache: &BuildCache,
+    ) -> Result<BuildOptions, BuildError> {
+        let timeout = match std::env::var(BUILD_TIMEOUT_ENV) {
+            Ok(text) if !text.trim().is_empty() => {
+                humantime::parse_duration(text.trim()).map_err(|e| BuildError::BadTimeout {
+                    value: text.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            _ => lab.build_timeout.unwrap_or(BUILD_TIMEOUT),
+        };
+        Ok(BuildOptions {
+            sandbox: Sandbox::resolve(mode, cache.root())?,
+            timeout,
+        })
+    }
+}
+
 /// Build the kernel tree prepared in `prepared` for `lab`.
+///
+/// cargo (or the bubblewrap around it) leads a process group of its own
+/// (see [`crate::process`]): at the deadline, or when this future is
+/// dropped (Ctrl-C), the whole group is killed, rustc and the linker
+/// included, and none of it outlives xvlab.
 pub async fn build(
     prepared: &Path,
     lab: &str,
     cache: &BuildCache,
+    options: &BuildOptions,
 ) -> Result<BuildOutcome, BuildError> {
     let base = cache.root.join("build").join(lab);
     std::fs::create_dir_all(&base).map_err(io("create", &base))?;
@@ -162,34 +229,49 @@ pub async fn build(
     let tree = base.join("tree");
     sync_tree(prepared, &tree)?;
 
-    let target_dir = base.join("target");
+    // Build scripts record absolute paths (the linker script's), and the
+    // sandbox shows the tree and the target directory at paths of its own,
+    // so sandboxed and unconfined builds cannot share a target directory.
+    let target_dir = base.join(if options.sandbox.is_sandboxed() {
+        "target-sandboxed"
+    } else {
+        "target"
+    });
+    std::fs::create_dir_all(&target_dir).map_err(io("create", &target_dir))?;
     let started = Instant::now();
-    let mut cmd =
-        tokio::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.args(["build", "--release", "--offline", "--locked"])
-        .current_dir(&tree)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("CARGO_TERM_COLOR", "never")
-        // Flags from the grader's environment must not change how a
-        // submission builds.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .map_err(|source| BuildError::NoCargo { source })?;
-    let output = match tokio::time::timeout(BUILD_TIMEOUT, child.wait_with_output()).await {
-        Ok(output) => output.map_err(|source| BuildError::NoCargo { source })?,
-        Err(_) => {
+    let cargo_args = ["build", "--release", "--offline", "--locked"];
+    let cmd = match options.sandbox.command(&tree, &target_dir, &cargo_args) {
+        Some((bwrap, args)) => {
+            let mut cmd = tokio::process::Command::new(bwrap);
+            // bubblewrap itself needs no environment; --setenv gives the
+            // build its own.
+            cmd.args(args).env_clear();
+            cmd
+        }
+        None => {
+            let mut cmd = tokio::process::Command::new(
+                std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+            );
+            cmd.args(cargo_args)
+                .current_dir(&tree)
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .env("CARGO_TERM_COLOR", "never")
+                // Flags from the grader's environment must not change how
+                // a submission builds.
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env_remove("CARGO_BUILD_TARGET")
+                .env_remove("CARGO_BUILD_RUSTFLAGS");
+            cmd
+        }
+    };
+    let output = match run_group(cmd, options.timeout).await? {
+        Some(output) => output,
+        None => {
             return Ok(BuildOutcome::Failed {
                 log: format!(
                     "error: the build did not finish within {}",
-                    humantime::format_duration(BUILD_TIMEOUT)
+                    humantime::format_duration(options.timeout)
                 ),
                 duration: started.elapsed(),
             });
@@ -204,6 +286,20 @@ pub async fn build(
             || log.contains("can't find crate for `core`")
         {
             return Err(BuildError::NoTarget);
+        }
+        // cargo itself (or bubblewrap) killed by a signal nobody in xvlab
+        // sent is the machine's doing too.
+        let reason = host_fault(&log).or_else(|| {
+            output
+                .status
+                .signal()
+                .map(|signal| format!("the build was killed by signal {signal}"))
+        });
+        if let Some(reason) = reason {
+            return Err(BuildError::HostFault {
+                reason: format!("{reason} ({})", disk_space(&target_dir)),
+                log,
+            });
         }
         return Ok(BuildOutcome::Failed { log, duration });
     }
@@ -224,6 +320,134 @@ pub async fn build(
         duration,
         _lock: lock,
     }))
+}
+
+/// Run `cmd` as a process group with piped output until it exits, or
+/// until `timeout` (then kill the group and return `None`). Dropping the
+/// future kills the group too (the [`Group`] guard).
+async fn run_group(
+    mut cmd: tokio::process::Command,
+    timeout: Duration,
+) -> Result<Option<std::process::Output>, BuildError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut group = Group::spawn(cmd).map_err(|source| BuildError::NoCargo { source })?;
+    let mut stdout = group.child_mut().stdout.take();
+    let mut stderr = group.child_mut().stderr.take();
+    let run = async {
+        let (out, err) = tokio::join!(read_all(stdout.take()), read_all(stderr.take()));
+        let status = group.wait().await;
+        (out, err, status)
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok((stdout, stderr, status)) => {
+            let status = status.map_err(|source| BuildError::NoCargo { source })?;
+            Ok(Some(std::process::Output {
+                status,
+                stdout,
+                stderr,
+            }))
+        }
+        Err(_) => {
+            group.terminate().await;
+            Ok(None)
+        }
+    }
+}
+
+/// How much room is left where the build writes, for a host fault's
+/// reason: a full disk shows up as many different errors.
+fn disk_space(dir: &Path) -> String {
+    match nix::sys::statvfs::statvfs(dir) {
+        Ok(s) => {
+            #[allow(
+                clippy::unnecessary_cast,
+                reason = "u64 on Linux, narrower types elsewhere"
+            )]
+            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
+            format!(
+                "{:.1} MiB free on the disk of `{}`",
+                free as f64 / (1024.0 * 1024.0),
+                dir.display()
+            )
+        }
+        Err(e) => format!("the free space of `{}` is unknown: {e}", dir.display()),
+    }
+}
+
+/// Everything from `pipe` until it closes. A read error only shortens the
+/// log.
+async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut buf).await;
+    }
+    buf
+}
+
+/// Lines of a build log that start a new block: anything at column 0 but
+/// a source snippet (`12 | code`), which is where a submission's own text
+/// can appear at column 0.
+fn starts_block(line: &str) -> bool {
+    let snippet = line
+        .split_once('|')
+        .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()));
+    !line.is_empty() && !line.starts_with(char::is_whitespace) && !snippet
+}
+
+/// Does a build log show that the machine, not the submission, failed: a
+/// full disk, memory exhausted, a tool killed by SIGKILL (the OOM killer)
+/// or SIGBUS (a file mapped from a failing disk)? The reason, if so.
+///
+/// A submission can make rustc print any text (`compile_error!`), so a
+/// marker only counts outside rustc's diagnostics about the source: such a
+/// diagnostic always has a `--> file:line` location, and its message's
+/// later lines are indented. Compiler crashes (an ICE, SIGSEGV, SIGABRT)
+/// are not host faults.
+pub fn host_fault(log: &str) -> Option<String> {
+    let text = crate::transcript::normalise(log.as_bytes());
+    let lines: Vec<&str> = text.lines().collect();
+    // A linker writing through a memory map of its output gets SIGBUS,
+    // not ENOSPC, when the disk fills up.
+    const KILLED: &str = "a build tool was killed (SIGKILL, out of memory?)";
+    const BUS: &str = "a build tool crashed with SIGBUS (the disk full or failing?)";
+    let markers: [(&str, &str); 11] = [
+        ("No space left on device", "the disk is full"),
+        ("os error 28", "the disk is full"),
+        ("Disk quota exceeded", "the disk quota is exhausted"),
+        ("Cannot allocate memory", "out of memory"),
+        ("memory allocation of ", "out of memory"),
+        ("LLVM ERROR: out of memory", "out of memory"),
+        ("signal: 9, SIGKILL", KILLED),
+        ("signal: 9 (SIGKILL)", KILLED),
+        ("signal 9 [Killed]", KILLED),
+        ("SIGBUS", BUS),
+        ("signal 7 [Bus error]", BUS),
+    ];
+    let mut block_start = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if starts_block(line) {
+            block_start = i;
+        }
+        let Some((_, why)) = markers.iter().find(|(m, _)| line.contains(m)) else {
+            continue;
+        };
+        if !line.starts_with(char::is_whitespace) && !starts_block(line) {
+            continue; // a source snippet line
+        }
+        let block_end = lines[i + 1..]
+            .iter()
+            .position(|l| starts_block(l))
+            .map_or(lines.len(), |n| i + 1 + n);
+        let located = lines[block_start..block_end]
+            .iter()
+            .any(|l| l.trim_start().starts_with("--> "));
+        if !located {
+            return Some(format!("{why}: {}", line.trim()));
+        }
+    }
+    None
 }
 
 /// The user programs of a kernel tree: cargo's binaries of the user crate,
@@ -351,6 +575,65 @@ mod tests {
             .modified()
             .unwrap();
         assert_eq!(c_time, c_time2);
+    }
+
+    #[test]
+    fn host_faults_are_found_in_cargos_and_the_tools_own_lines() {
+        let cases = [
+            (
+                "   Compiling kernel v0.1.0 (/xvlab/tree/kernel)\n\
+                 error: failed to write `/xvlab/target/release/deps/kernel.o`: No space left on device (os error 28)\n\n\
+                 error: could not compile `kernel` (bin \"kernel\") due to 1 previous error\n",
+                "the disk is full",
+            ),
+            (
+                "error: failed to create directory `/xvlab/target/release`\n\nCaused by:\n  No space left on device (os error 28)\n",
+                "the disk is full",
+            ),
+            (
+                "error: could not compile `kernel` (bin \"kernel\")\n\nCaused by:\n  process didn't exit successfully: `/xvlab/toolchain/bin/rustc --crate-name kernel` (signal: 9, SIGKILL: kill)\n",
+                "SIGKILL",
+            ),
+            (
+                "error: linking with `rust-lld` failed: signal: 7 (SIGBUS)\n  |\n  = note: \"rust-lld\" \"-flavor\" \"gnu\"\n",
+                "SIGBUS",
+            ),
+            (
+                "memory allocation of 8589934592 bytes failed\nerror: could not compile `kernel`\n",
+                "out of memory",
+            ),
+            // What a linker on a full tmpfs gives (its output is mapped).
+            (
+                "error: linking with `cc` failed: exit status: 1\n  |\n  = note:  \"cc\" \"-m64\"\n  = note: PLEASE submit a bug report\n          collect2: fatal error: ld terminated with signal 7 [Bus error]\n          compilation terminated.\n",
+                "SIGBUS",
+            ),
+        ];
+        for (log, why) in cases {
+            let reason = host_fault(log).unwrap_or_else(|| panic!("no fault in {log}"));
+            assert!(reason.contains(why), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_submission_cannot_claim_a_host_fault_and_compiler_crashes_are_not_one() {
+        // compile_error! with the words of a fault, over several lines: its
+        // later lines are indented, it has a location, and its source line
+        // shows up as a snippet.
+        let forged = "error: No space left on device (os error 28)\n\
+                      \x20      process didn't exit successfully: (signal: 9, SIGKILL: kill)\n\
+                      \x20--> kernel/src/trap.rs:1:1\n\
+                      \x20 |\n\
+                      1 | compile_error!(\"No space left on device (os error 28) memory allocation of 1 bytes failed\");\n\
+                      \x20 | ^^^^^^^^^^^^^^\n\n\
+                      error: could not compile `kernel` (bin \"kernel\") due to 1 previous error\n";
+        assert_eq!(host_fault(forged), None);
+        let deprecated_note = "warning: use of deprecated function `f`\n --> kernel/src/main.rs:9:5\n  |\n  = note: No space left on device\n";
+        assert_eq!(host_fault(deprecated_note), None);
+        let ice = "error: the compiler unexpectedly panicked. this is a bug.\n\nthread 'rustc' panicked at compiler/rustc_middle/src/ty/mod.rs:1:1\n";
+        assert_eq!(host_fault(ice), None);
+        let overflow = "error: rustc interrupted by SIGSEGV, printing backtrace\n\nCaused by:\n  process didn't exit successfully: `rustc` (signal: 11, SIGSEGV: invalid memory reference)\n";
+        assert_eq!(host_fault(overflow), None);
+        assert_eq!(host_fault(crate::report::tests::BUILD_LOG), None);
     }
 
     #[test]

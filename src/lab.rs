@@ -1,5 +1,6 @@
-//! Lab definitions: `labs/<lab>/lab.toml` says what a lab is called and
-//! which paths of the kernel tree a submission may change ([`Lab`]).
+//! Lab definitions: `labs/<lab>/lab.toml` says what a lab is called,
+//! which paths of the kernel tree a submission may change and, optionally,
+//! how long a build may take (`build_timeout`) ([`Lab`]).
 //!
 //! Everything outside `editable` belongs to the grader: it is restored from
 //! the pristine tree before a submission is built, and a patch that touches
@@ -42,6 +43,8 @@ struct LabFile {
     name: String,
     title: String,
     editable: Vec<String>,
+    #[serde(default, with = "humantime_serde")]
+    build_timeout: Option<std::time::Duration>,
 }
 
 /// A lab.
@@ -54,6 +57,9 @@ pub struct Lab {
     pub title: String,
     /// The editable patterns, as written.
     pub editable_patterns: Vec<String>,
+    /// How long a build of a submission may take (`build_timeout`, e.g.
+    /// `"5m"`); `None`: the default of [`crate::kbuild::BUILD_TIMEOUT`].
+    pub build_timeout: Option<std::time::Duration>,
     editable: GlobSet,
 }
 
@@ -117,6 +123,7 @@ impl Lab {
             name: file.name,
             title: file.title,
             editable_patterns: file.editable,
+            build_timeout: file.build_timeout,
             editable,
         })
     }
@@ -174,6 +181,24 @@ mod tests {
         assert!(!lab.is_editable(".cargo/config.toml"));
         assert!(!lab.is_editable("kernel/src/notes.txt"));
         assert_eq!(list(&Assets::Embedded), ["lazy"]);
+    }
+
+    #[test]
+    fn build_timeout_is_optional_humantime() {
+        let lab = Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = []\n").unwrap();
+        assert_eq!(lab.build_timeout, None);
+        let lab = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\neditable = []\nbuild_timeout = \"5m\"\n",
+        )
+        .unwrap();
+        assert_eq!(lab.build_timeout, Some(std::time::Duration::from_secs(300)));
+        let err = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\neditable = []\nbuild_timeout = \"soon\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("build_timeout"), "{err}");
     }
 
     #[test]

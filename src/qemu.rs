@@ -9,7 +9,12 @@
 //! ([`STOP_GRACE`]), then SIGKILL, and the child is reaped. As a last line of
 //! defence, if the grader itself dies, the kernel hangs up the pty when its
 //! master side closes, and QEMU, whose controlling terminal it is, exits on
-//! the SIGHUP.
+//! the SIGHUP; QEMU also gets SIGKILL from the kernel when xvlab dies
+//! (`PR_SET_PDEATHSIG`), and xvlab's reaper kills its whole group
+//! ([`crate::process`]).
+//!
+//! Where the QEMU supports it, VMs run under QEMU's seccomp sandbox
+//! ([`SECCOMP_SANDBOX`], probed once by [`seccomp_supported`]).
 //!
 //! `xvlab qemu` (the `make qemu` of the lab) does not use a pty: it runs
 //! QEMU in the foreground on the user's own terminal ([`Machine::run_interactive`]).
@@ -85,7 +90,17 @@ pub struct Machine {
     pub cpus: u32,
     /// Start halted with a gdb stub on this port of 127.0.0.1.
     pub gdb: Option<u16>,
+    /// Run under QEMU's seccomp sandbox ([`SECCOMP_SANDBOX`]); see
+    /// [`seccomp_supported`].
+    pub seccomp: bool,
 }
+
+/// QEMU's `-sandbox` option: seccomp filters that refuse obsolete system
+/// calls, gaining privileges, starting processes and changing resource
+/// limits or scheduling — none of which an emulator needs — so that a
+/// guest that escaped into QEMU can do little with it.
+pub const SECCOMP_SANDBOX: &str =
+    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 
 impl Machine {
     /// xv6's usual board: 128 MiB, 3 harts (like `make qemu`), no gdb.
@@ -97,6 +112,7 @@ impl Machine {
             memory_mib: 128,
             cpus: 3,
             gdb: None,
+            seccomp: false,
         }
     }
 
@@ -130,6 +146,10 @@ impl Machine {
         // A guest reset would reboot into a fresh kernel and muddle the
         // transcript; stop instead.
         push(&"-no-reboot");
+        if self.seccomp {
+            push(&"-sandbox");
+            push(&SECCOMP_SANDBOX);
+        }
         if let Some(port) = self.gdb {
             // Loopback only: the stub gives full control of the guest.
             push(&"-S");
@@ -162,15 +182,28 @@ impl Machine {
             qemu: self.qemu.clone(),
             source,
         };
-        let mut child = tokio::process::Command::new(&self.qemu)
-            .args(self.args())
+        let mut cmd = tokio::process::Command::new(&self.qemu);
+        if let Some(dir) = self.scratch_dir() {
+            cmd.env("TMPDIR", dir);
+        }
+        cmd.args(self.args())
             .stdin(Stdio::inherit())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(spawn_error)?;
+            .kill_on_drop(true);
+        crate::process::die_with_xvlab(&mut cmd);
+        let mut child = cmd.spawn().map_err(spawn_error)?;
         child.wait().await.map_err(spawn_error)
+    }
+
+    /// Where QEMU makes the `-snapshot` overlay (`vl.XXXXXX`, via
+    /// `TMPDIR`): the image's directory, xvlab's own temporary directory
+    /// for the VM. QEMU unlinks the overlay once it has opened it, so one
+    /// killed while starting leaves the file behind — there it goes with
+    /// that directory, which the next xvlab run sweeps if need be
+    /// ([`crate::scratch`]).
+    fn scratch_dir(&self) -> Option<&Path> {
+        self.image.parent().filter(|d| d.is_dir())
     }
 
     /// A missing kernel or image is the grader's fault (the build should have
@@ -187,6 +220,60 @@ impl Machine {
             });
         }
         Ok(())
+    }
+}
+
+/// Does `qemu` have a seccomp sandbox (QEMU built with libseccomp, on a
+/// kernel with seccomp)? Probed once per QEMU per process: a machine with
+/// no board starts under [`SECCOMP_SANDBOX`] and is told to quit on its
+/// monitor; a QEMU without seccomp refuses the option and exits with an
+/// error.
+pub fn seccomp_supported(qemu: &Path) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PROBED: OnceLock<Mutex<HashMap<PathBuf, bool>>> = OnceLock::new();
+    let probed = PROBED.get_or_init(Default::default);
+    if let Some(known) = probed.lock().ok().and_then(|m| m.get(qemu).copied()) {
+        return known;
+    }
+    let supported = probe_seccomp(qemu);
+    if let Ok(mut m) = probed.lock() {
+        m.insert(qemu.to_path_buf(), supported);
+    }
+    supported
+}
+
+fn probe_seccomp(qemu: &Path) -> bool {
+    use std::io::Write;
+    let child = std::process::Command::new(qemu)
+        .args(["-sandbox", SECCOMP_SANDBOX])
+        .args(["-machine", "none", "-nodefaults", "-display", "none"])
+        .args(["-monitor", "stdio"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return false;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"quit\n");
+    }
+    // A QEMU that ignores the monitor would hang the probe: give it a few
+    // seconds, then treat it as having no sandbox.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
     }
 }
 
@@ -270,9 +357,13 @@ impl Vm {
         // pty-process makes the child a session leader (setsid), hence also
         // the leader of a new process group, with the pty as its
         // controlling terminal.
-        let child = pty_process::Command::new(&machine.qemu)
+        let mut command = pty_process::Command::new(&machine.qemu)
             .args(machine.args())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        if let Some(dir) = machine.scratch_dir() {
+            command = command.env("TMPDIR", dir);
+        }
+        let child = crate::process::pty_die_with_xvlab(command)
             .spawn(pts)
             .map_err(|e| QemuError::Spawn {
                 qemu: machine.qemu.clone(),
@@ -288,6 +379,8 @@ impl Vm {
                 qemu: machine.qemu.clone(),
                 source: io::Error::other("the child has no process id"),
             })?;
+        // Should xvlab die before stopping it, the reaper kills the group.
+        crate::process::Reaper::get().register(pid.unsigned_abs());
         let vm = Vm {
             child,
             pid: Pid::from_raw(pid),
@@ -302,8 +395,15 @@ impl Vm {
     }
 
     /// Wait for QEMU to exit by itself. Cancel-safe, for use in `select!`.
+    /// A QEMU the kernel killed (SIGKILL, SIGBUS: xvlab only signals a VM
+    /// once it has stopped waiting for it) is the grading machine's fault,
+    /// an error holding a [`crate::process::HostFault`].
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
-        self.child.wait().await
+        let status = self.child.wait().await?;
+        match crate::process::HostFault::from_status("QEMU", status) {
+            Some(fault) => Err(io::Error::other(fault)),
+            None => Ok(status),
+        }
     }
 
     /// Stop the VM: SIGTERM to the process group, up to [`STOP_GRACE`] for
@@ -324,6 +424,7 @@ impl Vm {
             None => self.child.wait().await.ok(),
         };
         self.stopped = true;
+        crate::process::Reaper::get().unregister(self.pid());
         status
     }
 
@@ -350,6 +451,7 @@ impl Drop for Vm {
         // the kernel, which tokio's orphan reaper collects later.
         poll_until_exited(&mut self.child, STOP_GRACE);
         self.stopped = true;
+        crate::process::Reaper::get().unregister(self.pid());
     }
 }
 
@@ -404,6 +506,28 @@ mod tests {
              -drive file=/k/fs,,1.img,if=none,format=raw,id=x0 \
              -device virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0 -snapshot -no-reboot"
         );
+    }
+
+    #[test]
+    fn the_seccomp_sandbox_is_asked_for_when_supported() {
+        let m = Machine {
+            seccomp: true,
+            ..machine()
+        };
+        let with = args(&m);
+        let at = with.iter().position(|a| a == "-sandbox").unwrap();
+        assert_eq!(
+            with[at + 1],
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+        );
+        assert!(!args(&machine()).contains(&"-sandbox".to_string()));
+    }
+
+    #[test]
+    fn seccomp_probe_fails_for_a_qemu_that_refuses_it() {
+        // `false` exits 1 like a QEMU built without seccomp.
+        assert!(!seccomp_supported(Path::new("/bin/false")));
+        assert!(!seccomp_supported(Path::new("/nonexistent/qemu")));
     }
 
     #[test]

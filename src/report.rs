@@ -19,6 +19,9 @@ use crate::plan::Plan;
 use crate::rubric::Rubric;
 use crate::session::{SessionEnd, SessionOutcome};
 
+/// What a report says when the grading machine failed.
+pub const GRADER_FAULT: &str = "not graded: the grading machine failed";
+
 /// Lines of compiler output a report keeps from a failed build.
 pub const BUILD_ERROR_LINES: usize = 40;
 
@@ -43,16 +46,27 @@ pub struct Report {
     pub interrupted: bool,
 }
 
+/// Whether the build ran in the build sandbox ([`crate::sandbox`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confinement {
+    pub sandboxed: bool,
+    /// How (`bubblewrap`), or why not (`bubblewrap missing`, `--sandbox
+    /// off`).
+    pub how: String,
+}
+
 /// How building the submission went.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Build {
     Ok {
         duration: Duration,
+        confinement: Confinement,
     },
     Failed {
         duration: Duration,
         /// The first compiler errors (see [`compiler_errors`]).
         errors: String,
+        confinement: Confinement,
     },
     /// The submission was refused before building (a patch that changes a
     /// file submissions may not change, or does not apply, ...).
@@ -62,6 +76,12 @@ pub enum Build {
     },
     /// Ctrl-C arrived before the build finished.
     Interrupted,
+    /// The grading machine failed (a full disk, memory exhausted, a tool
+    /// killed): nothing is the submission's fault, nothing was graded.
+    Fault {
+        /// What failed, in words.
+        reason: String,
+    },
 }
 
 /// How one VM went.
@@ -93,15 +113,17 @@ impl Report {
         rubric: &Rubric,
         plan: &Plan,
         submission: &str,
-        build_duration: Duration,
+        build: (Duration, Confinement),
         outcomes: &[SessionOutcome],
         execution_time: Duration,
     ) -> Report {
+        let (duration, confinement) = build;
         Report::new(
             rubric,
             submission,
             Build::Ok {
-                duration: build_duration,
+                duration,
+                confinement,
             },
             check::evaluate(plan, outcomes),
             outcomes
@@ -118,16 +140,18 @@ impl Report {
         rubric: &Rubric,
         plan: &Plan,
         submission: &str,
-        build_duration: Duration,
+        build: (Duration, Confinement),
         build_log: &str,
         execution_time: Duration,
     ) -> Report {
+        let (duration, confinement) = build;
         Report::new(
             rubric,
             submission,
             Build::Failed {
-                duration: build_duration,
+                duration,
                 errors: compiler_errors(build_log),
+                confinement,
             },
             check::not_built(plan),
             Vec::new(),
@@ -176,6 +200,30 @@ impl Report {
         report
     }
 
+    /// The report of a grading the machine broke: every planned test is
+    /// left ungraded with `reason`, and no score is the student's.
+    pub fn faulted(
+        rubric: &Rubric,
+        plan: &Plan,
+        submission: &str,
+        reason: &str,
+        execution_time: Duration,
+    ) -> Report {
+        Report::new(
+            rubric,
+            submission,
+            Build::Fault {
+                reason: reason.to_string(),
+            },
+            check::not_run(
+                plan,
+                &format!("{GRADER_FAULT}: {reason} (not the submission's fault)"),
+            ),
+            Vec::new(),
+            execution_time,
+        )
+    }
+
     fn new(
         rubric: &Rubric,
         submission: &str,
@@ -197,7 +245,8 @@ impl Report {
     }
 
     /// What became of the submission, in one word for machine-readable
-    /// reports: `graded`, `interrupted`, `refused` or `not_built`.
+    /// reports: `graded`, `interrupted`, `refused`, `not_built` or
+    /// `grader_fault`.
     pub fn status(&self) -> &'static str {
         match &self.build {
             _ if self.interrupted => "interrupted",
@@ -205,6 +254,7 @@ impl Report {
             Build::Failed { .. } => "not_built",
             Build::Refused { .. } => "refused",
             Build::Interrupted => "interrupted",
+            Build::Fault { .. } => "grader_fault",
         }
     }
 
@@ -338,6 +388,11 @@ pub fn summary_text(report: &Report) -> String {
             s.push_str(reason);
             s.push('\n');
         }
+        Build::Fault { reason } => {
+            s.push_str(&format!(
+                "{GRADER_FAULT}: {reason}\nthis is not the submission's fault: ask the course staff to grade it again\n"
+            ));
+        }
     }
     s
 }
@@ -402,9 +457,26 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
             &rubric(),
             &plan,
             "patch lazy.patch",
-            Duration::from_millis(12_300),
+            (Duration::from_millis(12_300), sandboxed()),
             &outs,
             Duration::from_millis(110_450),
+        )
+    }
+
+    pub(crate) fn sandboxed() -> Confinement {
+        Confinement {
+            sandboxed: true,
+            how: "bubblewrap".to_string(),
+        }
+    }
+
+    pub(crate) fn faulted_report() -> Report {
+        Report::faulted(
+            &rubric(),
+            &plan(),
+            "patch lazy.patch",
+            "the disk is full: error: failed to write `/c/target/x.rlib`: No space left on device (os error 28)",
+            Duration::from_millis(2100),
         )
     }
 
@@ -414,7 +486,13 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
             &rubric(),
             &plan,
             "work tree ~/lazy",
-            Duration::from_secs(10),
+            (
+                Duration::from_secs(10),
+                Confinement {
+                    sandboxed: false,
+                    how: "bubblewrap missing".to_string(),
+                },
+            ),
             &all_pass(&plan),
             Duration::from_millis(15_700),
         )
@@ -425,7 +503,7 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
             &rubric(),
             &plan(),
             "patch broken.patch",
-            Duration::from_millis(4200),
+            (Duration::from_millis(4200), sandboxed()),
             BUILD_LOG,
             Duration::from_millis(4300),
         )

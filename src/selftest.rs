@@ -72,6 +72,7 @@ impl SelfTestError {
             SelfTestError::NoMatch { .. } | SelfTestError::NoReference { .. } => exit::USAGE,
             SelfTestError::Record { .. } => exit::FAILURE,
             SelfTestError::Grade(GradeError::Interrupted) => exit::INTERRUPTED,
+            SelfTestError::Grade(e) if e.host_fault().is_some() => exit::GRADER_FAULT,
             SelfTestError::Grade(_) => exit::FAILURE,
             _ => exit::BAD_LAB,
         }
@@ -253,12 +254,12 @@ fn compare(case: &Case, report: &Report) -> Vec<String> {
 }
 
 /// How to run the self-test.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SelfTestOptions {
     /// Only the cases whose names contain one of these.
     pub only: Vec<String>,
-    /// VMs at once per grading.
-    pub jobs: usize,
+    /// How each case is graded (VMs at once, the build sandbox).
+    pub grading: Options,
     /// Write the reference solution's measured VM durations here (the
     /// lab's `durations.toml`, from which deadlines are scaled).
     pub record_durations: Option<PathBuf>,
@@ -280,7 +281,6 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<u8, SelfTestError> {
     let only = &options.only;
-    let jobs = options.jobs;
     let mut cases = load_cases(assets, &lab.name)?;
     if options.record_durations.is_some() && !cases.iter().any(|c| c.name == REFERENCE_CASE) {
         return Err(SelfTestError::NoReference {
@@ -303,7 +303,7 @@ pub async fn run(
     for case in &cases {
         let case_started = Instant::now();
         let mut problems = check_case(case, rubric);
-        let outcome = grade_case(assets, lab, rubric, case, jobs, cache, qemu, cancel).await?;
+        let outcome = grade_case(assets, lab, rubric, case, &options.grading, cache, qemu, cancel).await?;
         let summary = match &outcome {
             CaseOutcome::Refused { code, message } => {
                 if case.result != Expected::Refused {
@@ -453,25 +453,20 @@ async fn grade_case(
     lab: &Lab,
     rubric: &Rubric,
     case: &Case,
-    jobs: usize,
+    options: &Options,
     cache: &BuildCache,
     qemu: &Path,
     cancel: &CancellationToken,
 ) -> Result<CaseOutcome, SelfTestError> {
     let submission = case_submission(assets, &lab.name, case)?;
     let plan = Plan::new(rubric, Token::random()?, &TestFilter::all())?;
-    let options = Options {
-        jobs,
-        keep: None,
-        verbose: false,
-    };
     match grade::grade(
         assets,
         lab,
         rubric,
         &plan,
         &submission,
-        &options,
+        options,
         cache,
         qemu,
         &(),
@@ -480,7 +475,7 @@ async fn grade_case(
     .await
     {
         Ok(graded) => Ok(CaseOutcome::Graded(graded.report)),
-        Err(GradeError::Submission(e)) => {
+        Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
             let failure = crate::cli::submission_failure(&e);
             Ok(CaseOutcome::Refused {
                 code: failure.code,

@@ -332,7 +332,7 @@ impl StudentCopy {
         let starter = self.starter_commit()?;
 
         let scratch = tempfile::Builder::new()
-            .prefix("xvlab-pack-")
+            .prefix(&crate::scratch::prefix("pack"))
             .tempdir()
             .map_err(io_error("create a temporary directory"))?;
         let index = scratch.path().join("index");

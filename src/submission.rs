@@ -235,7 +235,7 @@ impl Pristine {
     /// A fresh temporary directory under `parent` holding the tree.
     fn write_to_temp(&self, parent: &Path) -> Result<TempDir, SubmissionError> {
         let dir = tempfile::Builder::new()
-            .prefix("xvlab-submission-")
+            .prefix(&crate::scratch::prefix("submission"))
             .tempdir_in(parent)
             .map_err(io_error(format!(
                 "create a directory in `{}`",

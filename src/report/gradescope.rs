@@ -50,7 +50,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{mixed_report, not_built_report, perfect_report};
+    use crate::report::tests::{faulted_report, mixed_report, not_built_report, perfect_report};
 
     #[test]
     fn mixed_report_snapshot() {
@@ -68,7 +68,24 @@ mod tests {
     }
 
     #[test]
+    fn faulted_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&faulted_report()));
+    }
+
+    #[test]
     fn has_only_gradescope_fields() {
+        // A faulted report too: the machine's failure fits the schema.
+        let f = to_value(&faulted_report());
+        assert_eq!(f["score"], 0);
+        assert!(
+            f["output"]
+                .as_str()
+                .unwrap()
+                .contains("grading machine failed")
+        );
+        let mut keys: Vec<_> = f.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["execution_time", "output", "score", "tests"]);
         let v = to_value(&mixed_report());
         let mut top: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         top.sort();

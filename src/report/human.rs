@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use super::{Build, Report, seconds_text};
+use super::{Build, Confinement, GRADER_FAULT, Report, seconds_text};
 use crate::check::{NOT_BUILT, TestResult};
 
 /// Indentation of details under a test or the build line.
@@ -62,15 +62,24 @@ pub fn render_styled(report: &Report, style: Style) -> String {
     let _ = writeln!(s, "{} ({})", report.title, report.lab);
     let _ = writeln!(s, "submission: {}", report.submission);
     match &report.build {
-        Build::Ok { duration } => {
+        Build::Ok {
+            duration,
+            confinement,
+        } => {
             let _ = writeln!(s, "build: {} ({})", style.ok(), seconds_text(*duration));
+            s.push_str(&render_confinement(confinement));
             for t in &report.tests {
                 s.push_str(&render_test(t, style));
             }
         }
-        Build::Failed { errors, .. } => {
+        Build::Failed {
+            errors,
+            confinement,
+            ..
+        } => {
             // One failure explains every test: list it once.
             let _ = writeln!(s, "build: {} ({NOT_BUILT})", style.fail());
+            s.push_str(&render_confinement(confinement));
             for line in errors.lines() {
                 let _ = writeln!(s, "{}", format!("{INDENT}{line}").trim_end());
             }
@@ -79,6 +88,14 @@ pub fn render_styled(report: &Report, style: Style) -> String {
         Build::Refused { reason } => {
             let _ = writeln!(s, "submission refused: {reason}");
             let _ = writeln!(s, "all {} tests failed", report.tests.len());
+        }
+        Build::Fault { reason } => {
+            let _ = writeln!(s, "{GRADER_FAULT}: {reason}");
+            let _ = writeln!(
+                s,
+                "none of the {} tests ran; this is not the submission's fault",
+                report.tests.len()
+            );
         }
         Build::Interrupted => {
             let _ = writeln!(s, "build: interrupted");
@@ -94,6 +111,15 @@ pub fn render_styled(report: &Report, style: Style) -> String {
     }
     let _ = writeln!(s, "Score: {}/{}", report.score(), report.max_score());
     s
+}
+
+/// Whether the build was sandboxed, in one line.
+fn render_confinement(c: &Confinement) -> String {
+    if c.sandboxed {
+        format!("build: sandboxed ({})\n", c.how)
+    } else {
+        format!("build: NOT sandboxed ({})\n", c.how)
+    }
 }
 
 /// One test's lines, for the report and for progress as tests finish.
@@ -135,7 +161,7 @@ pub fn render_test(test: &TestResult, style: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{mixed_report, not_built_report, perfect_report};
+    use crate::report::tests::{faulted_report, mixed_report, not_built_report, perfect_report};
 
     #[test]
     fn mixed_report_snapshot() {
@@ -150,6 +176,11 @@ mod tests {
     #[test]
     fn not_built_report_snapshot() {
         insta::assert_snapshot!(render(&not_built_report()));
+    }
+
+    #[test]
+    fn faulted_report_snapshot() {
+        insta::assert_snapshot!(render(&faulted_report()));
     }
 
     #[test]

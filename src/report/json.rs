@@ -16,20 +16,35 @@ use crate::check::TestResult;
 /// The report as a JSON value.
 pub fn to_value(report: &Report) -> Value {
     let build = match &report.build {
-        Build::Ok { duration } => json!({
+        Build::Ok {
+            duration,
+            confinement,
+        } => json!({
             "status": "ok",
             "duration": seconds_value(*duration),
+            "sandboxed": confinement.sandboxed,
+            "sandbox": confinement.how,
         }),
-        Build::Failed { duration, errors } => json!({
+        Build::Failed {
+            duration,
+            errors,
+            confinement,
+        } => json!({
             "status": "failed",
             "duration": seconds_value(*duration),
             "errors": errors,
+            "sandboxed": confinement.sandboxed,
+            "sandbox": confinement.how,
         }),
         Build::Refused { reason } => json!({
             "status": "refused",
             "reason": reason,
         }),
         Build::Interrupted => json!({ "status": "interrupted" }),
+        Build::Fault { reason } => json!({
+            "status": "grader_fault",
+            "reason": reason,
+        }),
     };
     let sessions: Vec<Value> = report
         .sessions
@@ -97,7 +112,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{mixed_report, not_built_report};
+    use crate::report::tests::{faulted_report, mixed_report, not_built_report};
 
     #[test]
     fn mixed_report_snapshot() {
@@ -107,6 +122,11 @@ mod tests {
     #[test]
     fn not_built_report_snapshot() {
         insta::assert_json_snapshot!(to_value(&not_built_report()));
+    }
+
+    #[test]
+    fn faulted_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&faulted_report()));
     }
 
     #[test]
