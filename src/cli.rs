@@ -625,7 +625,7 @@ async fn ready(
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
     let readiness = tokio::select! {
-        r = grade::make_ready(assets, &lab, &sub, &cache, add, &progress) => r,
+        r = grade::make_ready(assets, &lab, &sub, &cache, add, None, &progress) => r,
         () = cancel.cancelled() => Err(GradeError::Interrupted),
     };
     progress.finish();

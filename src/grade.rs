@@ -29,7 +29,7 @@ use crate::check::{self, TestResult};
 use crate::image::{self, ImageError};
 use crate::kbuild::{self, BuildCache, BuildError, BuildOutcome, Built};
 use crate::lab::Lab;
-use crate::plan::{Plan, PlanError};
+use crate::plan::{Plan, PlanError, Sealing};
 use crate::qemu::{Machine, QemuError};
 use crate::report::{Report, json};
 use crate::rubric::Rubric;
@@ -164,13 +164,17 @@ pub enum Readiness {
 }
 
 /// Prepare `submission`, build it and write its image, with `extra` files
-/// (instructors' own programs) added to the image.
+/// (instructors' own programs) added to the image, and with the test
+/// programs sealed and renamed by `sealing` (a graded run; `xvlab run` and
+/// `xvlab qemu` pass `None`, so the programs keep their names and print
+/// unsealed lines).
 pub async fn make_ready(
     assets: &Assets,
     lab: &Lab,
     submission: &Submission,
     cache: &BuildCache,
     extra: &[PathBuf],
+    sealing: Option<&Sealing>,
     reporter: &dyn Reporter,
 ) -> Result<Readiness, GradeError> {
     reporter.event(Event::Preparing);
@@ -198,7 +202,13 @@ pub async fn make_ready(
                 .tempdir()
                 .map_err(GradeError::TempDir)?;
             let readme = assets.read(&format!("{KERNEL_TREE}/README.md"))?;
-            image::write_image(&dir.path().join("fs.img"), &readme, &built.programs, extra)?;
+            image::write_image(
+                &dir.path().join("fs.img"),
+                &readme,
+                &built.programs,
+                extra,
+                sealing,
+            )?;
             let kernel = dir.path().join("kernel");
             std::fs::copy(&built.kernel, &kernel).map_err(|source| GradeError::Copy {
                 path: built.kernel.clone(),
@@ -239,7 +249,7 @@ pub async fn grade(
 ) -> Result<Graded, GradeError> {
     let started = Instant::now();
     let ready = tokio::select! {
-        ready = make_ready(assets, lab, submission, cache, &[], reporter) => ready?,
+        ready = make_ready(assets, lab, submission, cache, &[], Some(plan.sealing()), reporter) => ready?,
         () = cancel.cancelled() => return Err(GradeError::Interrupted),
     };
     let ready = match ready {

@@ -270,7 +270,10 @@ mod tests {
     }
 
     #[test]
-    #[expect(deprecated, reason = "std's SipHasher is SipHash-2-4: a second opinion")]
+    #[expect(
+        deprecated,
+        reason = "std's SipHasher is SipHash-2-4: a second opinion"
+    )]
     fn siphash_agrees_with_std_at_every_length() {
         use core::hash::Hasher;
         for n in 0..64u8 {
@@ -306,7 +309,10 @@ mod tests {
         assert_ne!(base, key.seal(1, 2, b"test sbrkarg: OK [ab]"));
         assert_ne!(base, key.seal(1, 1, b"test sbrkarg: FAILED [ab]"));
         bytes[20] ^= 0x80;
-        assert_ne!(base, Key::from_bytes(&bytes).seal(1, 1, b"test sbrkarg: OK [ab]"));
+        assert_ne!(
+            base,
+            Key::from_bytes(&bytes).seal(1, 1, b"test sbrkarg: OK [ab]")
+        );
         assert_ne!(key.nonce(3, 10), key.nonce(4, 10));
         assert_ne!(key.nonce(3, 10), key.nonce(3, 11));
         assert_eq!(std::format!("{key:?}"), "Key(…)");
@@ -319,7 +325,13 @@ mod tests {
             assert_eq!(parse_hex(core::str::from_utf8(&h).unwrap()), Some(v));
         }
         assert_eq!(&hex(0xab), b"00000000000000ab");
-        for bad in ["", "abc", "00000000000000AB", "00000000000000abc", "000000000000000g"] {
+        for bad in [
+            "",
+            "abc",
+            "00000000000000AB",
+            "00000000000000abc",
+            "000000000000000g",
+        ] {
             assert_eq!(parse_hex(bad), None, "{bad}");
         }
     }
