@@ -267,7 +267,7 @@ pub async fn grade(
                 started.elapsed(),
             );
             if let Some(dir) = &options.keep {
-                keep(dir, Some(prepared.path()), &log, &[], &report)?;
+                keep(dir, plan, Some(prepared.path()), &log, &[], &report)?;
             }
             return Ok(Graded {
                 report,
@@ -293,6 +293,7 @@ pub async fn grade(
     if let Some(dir) = &options.keep {
         keep(
             dir,
+            plan,
             Some(ready.prepared.path()),
             &ready.build_log,
             &outcomes,
@@ -527,9 +528,12 @@ impl Durations {
 
 /// Write what `--keep` asks for: the source tree the kernel was built from,
 /// the build log, each VM's transcript (normalised and raw), and the JSON
-/// report.
+/// report. The normalised transcripts show the token as `…`, leave out the
+/// seals and nonces, and show the sealed programs under their real names, so that transcripts of two runs diff clean; the raw ones are
+/// exactly what the VM printed.
 fn keep(
     dir: &Path,
+    plan: &Plan,
     tree: Option<&Path>,
     build_log: &str,
     outcomes: &[SessionOutcome],
@@ -554,11 +558,46 @@ fn keep(
     for o in outcomes {
         let stem = o.name.replace('/', "-");
         let text = transcripts.join(format!("{stem}.txt"));
-        std::fs::write(&text, o.transcript.text()).map_err(err(&text))?;
+        std::fs::write(&text, masked_transcript(plan, &o.transcript.text())).map_err(err(&text))?;
         let raw = transcripts.join(format!("{stem}.raw"));
         std::fs::write(&raw, o.transcript.raw()).map_err(err(&raw))?;
     }
     let json_path = dir.join("report.json");
     std::fs::write(&json_path, json::render(report)).map_err(err(&json_path))?;
     Ok(())
+}
+
+/// A normalised transcript as `--keep` writes it (see [`keep`]).
+fn masked_transcript(plan: &Plan, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut line = plan.mask(line);
+        // Every seal and a start line's nonce (` ~` and 16 hex digits):
+        // the line then reads as it does unsealed.
+        while let Some((head, _)) = seal::split(&line) {
+            line = head.to_string();
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_transcripts_hide_what_changes_every_run() {
+        let plan = check::tests::plan();
+        let text = format!(
+            "$ usertests -k {t} sbrkarg\nusertests starting ~0123456789abcdef ~0123456789abcdef\n\
+             test sbrkarg: OK [{t}] ~fedcba9876543210\nplain ~ line\n",
+            t = check::tests::TOKEN
+        );
+        assert_eq!(
+            masked_transcript(&plan, &text),
+            "$ usertests -k … sbrkarg\nusertests starting\ntest sbrkarg: OK […]\nplain ~ line\n"
+        );
+    }
 }
