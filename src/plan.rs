@@ -145,14 +145,6 @@ impl Sealing {
         Sealing { key, names }
     }
 
-    /// No sealed programs: for a rubric without `sealed_programs`.
-    pub fn none() -> Sealing {
-        Sealing {
-            key: seal::MARKER,
-            names: Vec::new(),
-        }
-    }
-
     /// The bytes to write over each sealed program's key region.
     pub fn key_bytes(&self) -> &[u8; KEY_LEN] {
         &self.key
