@@ -18,6 +18,7 @@ const ROOTS: &[&str] = &[
     "reference-kernel/kernel",
     "reference-kernel/user",
     "reference-kernel/xv6fs",
+    "reference-kernel/seal",
 ];
 
 fn main() {

@@ -15,11 +15,22 @@
 //! ones. Points are all or nothing. The per-run token is shown as `…` in
 //! reasons (it changes every run) but kept in the evidence lines, which are
 //! the console's own words.
+//!
+//! In a VM that runs a sealed program (the rubric's `sealed_programs`),
+//! the output is first verified ([`verify`]): a line with a valid seal
+//! counts with its seal removed, so the rubric's patterns read it as the
+//! unsealed line; a line that carries the token or a seal but no valid seal
+//! of the program's current run does not count. Such a line, a verdict
+//! printed twice, a gap in a run's sealed lines, or the shell's `exec NAME
+//! failed` for the program are [`Anomaly`]s: a real run of the program
+//! cannot print them, so they fail every test of that VM, with the anomaly
+//! as the reason, and the forged ones are the evidence
+//! [`forgery_evidence`] collects for a human to review.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::plan::{Check, Plan, PlannedTest};
+use crate::plan::{Check, Plan, PlannedSession, PlannedTest};
 use crate::session::{SessionEnd, SessionOutcome, Waiting};
 
 /// Console lines kept as evidence of a failure.
@@ -223,7 +234,18 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
         });
     };
     let token = plan.token().as_str();
-    let output: Vec<&str> = outcome.transcript.output().collect();
+    let verified = plan
+        .session(&check.session)
+        .filter(|s| !s.sealed.is_empty())
+        .map(|s| verify(plan, s, outcome));
+    let output: Vec<&str> = match &verified {
+        Some(v) => v.output.iter().map(String::as_str).collect(),
+        None => outcome.transcript.output().collect(),
+    };
+    let anomalies: Vec<String> = verified
+        .as_ref()
+        .map(|v| v.anomalies.iter().map(|a| a.message.clone()).collect())
+        .unwrap_or_default();
 
     let missing: Vec<String> = check
         .matches
@@ -234,18 +256,19 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
     let mut unexpected: Vec<String> = Vec::new();
     for p in &check.no_matches {
         if let Some(line) = output.iter().find(|l| p.regex.is_match(l)) {
-            let msg = format!("unexpected line `{}`", hide_token(line, token));
+            let msg = format!("unexpected line `{}`", plan.mask(line));
             if !unexpected.contains(&msg) {
                 unexpected.push(msg);
             }
         }
     }
-    if missing.is_empty() && unexpected.is_empty() {
+    if missing.is_empty() && unexpected.is_empty() && anomalies.is_empty() {
         return None;
     }
 
-    let end = describe_end(&outcome.end, token);
-    let mut failures = Vec::new();
+    let end = describe_end(&outcome.end, token).map(|e| plan.unmask_names(&e));
+    // What a real run cannot print says more than anything it explains.
+    let mut failures = anomalies;
     // An abnormal end explains missing lines; it only adds context when
     // nothing is missing.
     let end_first = !missing.is_empty();
@@ -264,9 +287,179 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
         details: failures.collect(),
         evidence: Some(Evidence {
             session: outcome.name.clone(),
-            lines: evidence_lines(check, outcome),
+            lines: evidence_lines(check, outcome)
+                .iter()
+                .map(|l| plan.unmask_names(l))
+                .collect(),
         }),
     })
+}
+
+/// Sealed lines a run may skip before its next valid one is still found
+/// (and the gap reported): more than any honest console loses.
+const SEAL_WINDOW: u32 = 64;
+
+/// A VM's output once its seals are checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// The output lines that count: unsealed lines as printed, sealed ones
+    /// without their seal; forged ones are left out.
+    pub output: Vec<String>,
+    /// What a real run of the sealed program cannot print, in console
+    /// order.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Something in a sealed VM's output that a real run of its test program
+/// would not print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anomaly {
+    pub kind: AnomalyKind,
+    /// For people: the token hidden, programs under their real names.
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnomalyKind {
+    /// The shell could not run the program (a broken kernel can cause
+    /// this honestly, so it is not forgery evidence by itself).
+    NotRun,
+    /// A line the program did not print as it reads: forgery evidence.
+    Forged,
+}
+
+/// Verifies the output of the sealed VM `session` (see the module docs).
+pub fn verify(plan: &Plan, session: &PlannedSession, outcome: &SessionOutcome) -> Verified {
+    struct Run {
+        nonce: u64,
+        /// Position of the next sealed line.
+        next: u32,
+    }
+    let key = plan.sealing().key();
+    let token_mark = format!("[{}]", plan.token());
+    let mut runs: Vec<Run> = Vec::new();
+    let mut verdicts: HashSet<String> = HashSet::new();
+    // Lines with a seal-shaped ending that failed to verify since the last
+    // one that did: each may be a line of the run whose text was changed,
+    // which already is the anomaly, not also a gap.
+    let mut bad_seals: u32 = 0;
+    let mut v = Verified::default();
+    let forged = |v: &mut Verified, message: String| {
+        v.anomalies.push(Anomaly {
+            kind: AnomalyKind::Forged,
+            message,
+        });
+    };
+    for line in outcome.transcript.output() {
+        let shown = plan.mask(line);
+        let sealed = seal::split(line);
+        if let Some((text, mac)) = sealed
+            && let Some((program, nonce)) = seal::parse_start(text)
+            && session.sealed.iter().any(|p| p == program)
+        {
+            if key.seal(nonce, 0, text.as_bytes()) != mac {
+                forged(
+                    &mut v,
+                    format!("forged start line: `{shown}` has no valid seal"),
+                );
+            } else if runs.iter().any(|r| r.nonce == nonce) {
+                forged(
+                    &mut v,
+                    format!("forged start line: `{shown}` was printed twice"),
+                );
+            } else {
+                runs.push(Run { nonce, next: 1 });
+                v.output.push(text.to_string());
+            }
+            continue;
+        }
+        if let Some((text, mac)) = sealed {
+            // The latest run first: that is the one printing.
+            let found = runs.iter_mut().rev().find_map(|r| {
+                (r.next..r.next.saturating_add(SEAL_WINDOW))
+                    .find(|&seq| key.seal(r.nonce, seq, text.as_bytes()) == mac)
+                    .map(|seq| (r, seq))
+            });
+            if let Some((run, seq)) = found {
+                if seq - run.next > bad_seals {
+                    forged(
+                        &mut v,
+                        format!(
+                            "forged output: {} sealed line(s) of the test program are missing before `{}`",
+                            seq - run.next - bad_seals,
+                            plan.mask(text)
+                        ),
+                    );
+                }
+                run.next = seq + 1;
+                bad_seals = 0;
+                if verdicts.insert(text.to_string()) {
+                    v.output.push(text.to_string());
+                } else {
+                    forged(
+                        &mut v,
+                        format!("forged verdict: `{}` appears twice", plan.mask(text)),
+                    );
+                }
+                continue;
+            }
+        }
+        if sealed.is_some() {
+            bad_seals = bad_seals.saturating_add(1);
+        }
+        if sealed.is_some() || line.contains(&token_mark) {
+            let why = if runs.is_empty() {
+                "came before the test program's sealed start line"
+            } else {
+                "has no valid seal"
+            };
+            forged(&mut v, format!("forged verdict: line `{shown}` {why}"));
+            continue;
+        }
+        if let Some(program) = exec_failed(line)
+            && let Some(real) = plan.sealing().real_name(program).or_else(|| {
+                session
+                    .sealed
+                    .iter()
+                    .find(|p| *p == program)
+                    .map(String::as_str)
+            })
+        {
+            v.anomalies.push(Anomaly {
+                kind: AnomalyKind::NotRun,
+                message: format!("the test program did not run: `exec {real} failed`"),
+            });
+        }
+        v.output.push(line.to_string());
+    }
+    v
+}
+
+/// The program of the shell's `exec PROGRAM failed` (without a leading
+/// `/`).
+fn exec_failed(line: &str) -> Option<&str> {
+    let program = line.strip_prefix("exec ")?.strip_suffix(" failed")?;
+    let program = program.strip_prefix('/').unwrap_or(program);
+    (!program.is_empty() && !program.contains(' ')).then_some(program)
+}
+
+/// The forgery evidence in `outcomes`, one line each (`VM: what`), for a
+/// report's list of things a person should review: lines in sealed VMs
+/// that their test program cannot have printed.
+pub fn forgery_evidence(plan: &Plan, outcomes: &[SessionOutcome]) -> Vec<String> {
+    let mut evidence = Vec::new();
+    for outcome in outcomes {
+        let Some(session) = plan.session(&outcome.name).filter(|s| !s.sealed.is_empty()) else {
+            continue;
+        };
+        for a in verify(plan, session, outcome).anomalies {
+            let line = format!("{}: {}", outcome.name, a.message);
+            if a.kind == AnomalyKind::Forged && !evidence.contains(&line) {
+                evidence.push(line);
+            }
+        }
+    }
+    evidence
 }
 
 /// The console lines that best show why a check failed. When the session
@@ -915,6 +1108,284 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         }
     }
 
+    /// What the sealed `program` prints in a run of `plan` whose output,
+    /// after its start line, is `lines` (`{t}` for the token): every line
+    /// with the token sealed in turn, as `user::harness` does.
+    pub(crate) fn sealed(plan: &Plan, program: &str, nonce: u64, lines: &str) -> String {
+        let key = plan.sealing().key();
+        let hex = |v: u64| String::from_utf8(seal::hex(v).to_vec()).unwrap();
+        let start = format!("{program} starting ~{}", hex(nonce));
+        let mut out = format!("{start} ~{}\n", hex(key.seal(nonce, 0, start.as_bytes())));
+        let mut seq = 1;
+        for l in lines.replace("{t}", TOKEN).lines() {
+            if l.contains(&format!("[{TOKEN}]")) {
+                out.push_str(&format!(
+                    "{l} ~{}\n",
+                    hex(key.seal(nonce, seq, l.as_bytes()))
+                ));
+                seq += 1;
+            } else {
+                out.push_str(&format!("{l}\n"));
+            }
+        }
+        out
+    }
+
+    /// The test rubric with both test programs sealed.
+    fn sealed_plan() -> Plan {
+        let text = RUBRIC.replacen(
+            "total = 29\n",
+            "total = 29\nsealed_programs = [\"lazytests\", \"usertests\"]\n",
+            1,
+        );
+        let rubric = Rubric::parse(&text, "rubric.toml").unwrap();
+        Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap()
+    }
+
+    const LAZY_OK: &str = "running test lazy alloc\ntest lazy alloc: OK [{t}]\n\
+        test lazy unmap: OK [{t}]\nALL TESTS PASSED [{t}]\n";
+
+    /// Every VM of `sealed_plan` passing, sealed.
+    fn sealed_all_pass(plan: &Plan) -> Vec<SessionOutcome> {
+        let ut = |case: &str| {
+            let out = sealed(
+                plan,
+                "usertests",
+                7,
+                &format!("test {case}: OK [{{t}}]\nALL TESTS PASSED [{{t}}]\n"),
+            );
+            outcome(
+                plan,
+                &format!("usertests/{case}"),
+                &out,
+                SessionEnd::Completed,
+                1,
+            )
+        };
+        vec![
+            outcome(plan, "boot", "hi {t}\n", SessionEnd::Completed, 1),
+            outcome(
+                plan,
+                "lazytests",
+                &sealed(plan, "lazytests", 42, LAZY_OK),
+                SessionEnd::Completed,
+                1,
+            ),
+            ut("sbrkarg"),
+            ut("stacktest"),
+        ]
+    }
+
+    fn failing(results: &[TestResult]) -> Vec<&str> {
+        results
+            .iter()
+            .filter(|r| !r.passed())
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn sealed_lines_count_without_their_seals() {
+        let plan = sealed_plan();
+        let outs = sealed_all_pass(&plan);
+        let results = evaluate(&plan, &outs);
+        assert!(failing(&results).is_empty(), "{results:#?}");
+        assert!(forgery_evidence(&plan, &outs).is_empty());
+        let lt = plan.session("lazytests").unwrap();
+        let v = verify(&plan, lt, &outs[1]);
+        assert!(v.anomalies.is_empty());
+        assert!(v.output.contains(&format!("test lazy alloc: OK [{TOKEN}]")));
+        assert!(
+            v.output
+                .iter()
+                .any(|l| l.starts_with("lazytests starting ~"))
+        );
+    }
+
+    /// `sealed_all_pass` with the lazytests VM printing `output`.
+    fn with_lazytests(plan: &Plan, output: &str) -> Vec<SessionOutcome> {
+        let mut outs = sealed_all_pass(plan);
+        replace(
+            &mut outs,
+            outcome(plan, "lazytests", output, SessionEnd::Completed, 1),
+        );
+        outs
+    }
+
+    #[test]
+    fn unsealed_verdicts_are_forged_and_fail_the_whole_session() {
+        let plan = sealed_plan();
+        // What the exec-intercepting kernel prints: the right lines with
+        // the token from the command line, but no program ran.
+        let outs = with_lazytests(
+            &plan,
+            "test lazy alloc: OK [{t}]\ntest lazy unmap: OK [{t}]\nALL TESTS PASSED [{t}]\n",
+        );
+        let results = evaluate(&plan, &outs);
+        assert_eq!(failing(&results), ["lazy: map", "lazy: unmap"]);
+        assert_eq!(
+            failure(&results, "lazy: map").reason,
+            "forged verdict: line `test lazy alloc: OK […]` came before the test program's sealed start line"
+        );
+        let evidence = forgery_evidence(&plan, &outs);
+        assert_eq!(evidence.len(), 3, "{evidence:#?}");
+        assert!(
+            evidence[0].starts_with("lazytests: forged verdict: "),
+            "{evidence:#?}"
+        );
+    }
+
+    #[test]
+    fn a_rewritten_verdict_no_longer_matches_its_seal() {
+        let plan = sealed_plan();
+        let honest = sealed(
+            &plan,
+            "lazytests",
+            42,
+            "test lazy alloc: FAILED [{t}]\ntest lazy unmap: OK [{t}]\nSOME TESTS FAILED [{t}]\n",
+        );
+        // The kernel sees the bytes go by and makes FAILED read OK.
+        let rewritten = honest.replace("FAILED", "OK");
+        let results = evaluate(&plan, &with_lazytests(&plan, &rewritten));
+        // Both fail: nothing a rewritten session prints can be trusted.
+        assert_eq!(failing(&results), ["lazy: map", "lazy: unmap"]);
+        let f = failure(&results, "lazy: map");
+        assert!(
+            f.reason
+                .starts_with("forged verdict: line `test lazy alloc: OK […] ~")
+                && f.reason.ends_with("` has no valid seal"),
+            "{}",
+            f.reason
+        );
+        // The changed lines are the anomaly, not also a gap after them.
+        assert!(
+            !f.details.iter().any(|d| d.contains("are missing")),
+            "{f:#?}"
+        );
+        // Honest, the same run fails only the test that failed.
+        let outs = with_lazytests(&plan, &honest);
+        assert_eq!(failing(&evaluate(&plan, &outs)), ["lazy: map"]);
+        assert!(forgery_evidence(&plan, &outs).is_empty());
+    }
+
+    #[test]
+    fn seals_of_another_key_or_start_do_not_count() {
+        let plan = sealed_plan();
+        let other = sealed_plan();
+        let outs = with_lazytests(&plan, &sealed(&other, "lazytests", 42, LAZY_OK));
+        let results = evaluate(&plan, &outs);
+        assert_eq!(failing(&results), ["lazy: map", "lazy: unmap"]);
+        assert!(
+            failure(&results, "lazy: map")
+                .reason
+                .starts_with("forged start line: `lazytests starting ~")
+        );
+
+        // Verdicts of one start spliced after another start's line.
+        let a = sealed(&plan, "lazytests", 1, "");
+        let b = sealed(&plan, "lazytests", 2, LAZY_OK);
+        let spliced: String = a
+            .lines()
+            .chain(b.lines().skip(1))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let results = evaluate(&plan, &with_lazytests(&plan, &spliced));
+        assert!(
+            failure(&results, "lazy: map")
+                .reason
+                .ends_with("has no valid seal")
+        );
+    }
+
+    #[test]
+    fn replayed_reordered_and_dropped_lines_are_anomalies() {
+        let plan = sealed_plan();
+        let honest = sealed(&plan, "lazytests", 42, LAZY_OK);
+        let lines: Vec<&str> = honest.lines().collect();
+        let text = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let reason = |output: String| {
+            failure(
+                &evaluate(&plan, &with_lazytests(&plan, &output)),
+                "lazy: map",
+            )
+            .reason
+            .clone()
+        };
+        // [start, running…, alloc OK, unmap OK, ALL PASSED]
+        let replayed = text(&[lines[0], lines[1], lines[2], lines[2], lines[3], lines[4]]);
+        assert!(reason(replayed).ends_with("has no valid seal"));
+        let swapped = text(&[lines[0], lines[1], lines[3], lines[2], lines[4]]);
+        assert!(reason(swapped).starts_with("forged output: 1 sealed line(s)"));
+        let dropped = text(&[lines[0], lines[1], lines[2], lines[4]]);
+        assert!(reason(dropped).starts_with(
+            "forged output: 1 sealed line(s) of the test program are missing before `ALL TESTS PASSED […]"
+        ));
+        // The same verdict from a second start of the program.
+        let second = sealed(&plan, "lazytests", 43, "test lazy alloc: OK [{t}]\n");
+        assert_eq!(
+            reason(format!("{honest}{second}")),
+            "forged verdict: `test lazy alloc: OK […]` appears twice"
+        );
+    }
+
+    #[test]
+    fn a_failed_exec_of_the_test_program_says_so_under_its_real_name() {
+        let plan = sealed_plan();
+        let name = plan.sealing().image_name("lazytests").unwrap().to_string();
+        let outs = with_lazytests(&plan, &format!("exec {name} failed\n"));
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "lazy: map");
+        assert_eq!(
+            f.reason,
+            "the test program did not run: `exec lazytests failed`"
+        );
+        // What the student reads says `lazytests`, never the alias.
+        let ev = f.evidence.as_ref().unwrap();
+        assert!(
+            ev.lines.contains(&format!("$ lazytests -k {TOKEN}")),
+            "{ev:#?}"
+        );
+        assert!(!ev.lines.iter().any(|l| l.contains(&name)), "{ev:#?}");
+        // A kernel that cannot exec is broken, not necessarily forging.
+        assert!(forgery_evidence(&plan, &outs).is_empty());
+    }
+
+    #[test]
+    fn odd_lines_with_the_token_or_tildes_do_not_crash_anything() {
+        let plan = sealed_plan();
+        let weird = "[{t}]\n ~\n~0000000000000000\n[{t}] ~zz\nstarting ~\n lazytests starting ~00 ~00\n\
+                     x ~ffffffffffffffff\n\u{fffd}[{t}]\u{fffd}\nlazytests starting ~0000000000000001 ~0000000000000000\n";
+        let outs = with_lazytests(&plan, weird);
+        let results = evaluate(&plan, &outs);
+        assert_eq!(failing(&results), ["lazy: map", "lazy: unmap"]);
+        assert!(!forgery_evidence(&plan, &outs).is_empty());
+        // In an unsealed session the token in kernel output is just text.
+        let mut outs = sealed_all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "boot",
+                "[{t}] ~0000000000000000\nhi {t}\n",
+                SessionEnd::Completed,
+                1,
+            ),
+        );
+        assert!(evaluate(&plan, &outs)[0].passed());
+    }
+
+    #[test]
+    fn lazy_rubric_seals_both_test_programs() {
+        let rubric = crate::rubric::tests::lazy_rubric();
+        let plan = Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap();
+        assert!(plan.session("boot").unwrap().sealed.is_empty());
+        assert_eq!(plan.session("lazytests").unwrap().sealed, ["lazytests"]);
+        assert_eq!(
+            plan.session("usertests/sbrkarg").unwrap().sealed,
+            ["usertests"]
+        );
+    }
+
     /// Outcomes for every VM of a plan of the lazy rubric, with the lines
     /// the programs print when everything passes.
     fn lazy_outcomes(plan: &Plan) -> Vec<SessionOutcome> {
@@ -923,14 +1394,22 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
             .map(|s| {
                 let out = match (s.session.as_str(), &s.case) {
                     ("boot", _) => "hi {t}\n".to_string(),
-                    ("lazytests", _) => "test lazy alloc: OK [{t}]\ntest lazy unmap: OK [{t}]\n\
-                        test out of memory: OK [{t}]\nALL TESTS PASSED [{t}]\n"
-                        .to_string(),
-                    (_, Some(case)) => {
-                        format!("usertests starting\ntest {case}: OK [{{t}}]\nALL TESTS PASSED [{{t}}]\n")
-                    }
+                    ("lazytests", _) => sealed(
+                        plan,
+                        "lazytests",
+                        1,
+                        "test lazy alloc: OK [{t}]\ntest lazy unmap: OK [{t}]\n\
+                        test out of memory: OK [{t}]\nALL TESTS PASSED [{t}]\n",
+                    ),
+                    (_, Some(case)) => sealed(
+                        plan,
+                        "usertests",
+                        2,
+                        &format!("test {case}: OK [{{t}}]\nALL TESTS PASSED [{{t}}]\n"),
+                    ),
                     (other, None) => panic!("unexpected session {other}"),
                 };
+
                 outcome(plan, &s.spec.name, &out, SessionEnd::Completed, 1000)
             })
             .collect()
@@ -950,8 +1429,13 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         let leak = outcome(
             &plan,
             "usertests/sbrkmuch",
-            "test sbrkmuch: OK [{t}]\nFAILED -- lost some free pages 10 (out of 20) [{t}]\n\
-             SOME TESTS FAILED [{t}]\n",
+            &sealed(
+                &plan,
+                "usertests",
+                3,
+                "test sbrkmuch: OK [{t}]\nFAILED -- lost some free pages 10 (out of 20) [{t}]\n\
+                 SOME TESTS FAILED [{t}]\n",
+            ),
             SessionEnd::Completed,
             1000,
         );

@@ -760,8 +760,13 @@ async fn ready(
     }
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
+    let making = grade::Making {
+        build: &build,
+        extra: add,
+        sealing: None,
+    };
     let readiness = tokio::select! {
-        r = grade::make_ready(assets, &lab, &sub, &cache, &build, add, &progress) => r,
+        r = grade::make_ready(assets, &lab, &sub, &cache, &making, &progress) => r,
         () = cancel.cancelled() => Err(GradeError::Interrupted),
     };
     progress.finish();

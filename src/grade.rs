@@ -31,7 +31,7 @@ use crate::deadline::{self, DeadlineError, References, Scaling};
 use crate::image::{self, ImageError};
 use crate::kbuild::{self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built};
 use crate::lab::Lab;
-use crate::plan::{Plan, PlanError};
+use crate::plan::{Plan, PlanError, Sealing};
 use crate::qemu::{Machine, QemuError};
 use crate::report::{Confinement, Report, json};
 use crate::rubric::Rubric;
@@ -227,17 +227,35 @@ pub enum Readiness {
     },
 }
 
+/// How [`make_ready`] builds and what goes on the image.
+#[derive(Clone, Copy)]
+pub struct Making<'a> {
+    /// The build's sandbox and deadline.
+    pub build: &'a BuildOptions,
+    /// Instructors' own programs, added to the image.
+    pub extra: &'a [PathBuf],
+    /// A graded run's seal key and program names.
+    pub sealing: Option<&'a Sealing>,
+}
+
 /// Prepare `submission`, build it and write its image, with `extra` files
-/// (instructors' own programs) added to the image.
+/// (instructors' own programs) added to the image, and with the test
+/// programs sealed and renamed by `sealing` (a graded run; `xvlab run` and
+/// `xvlab qemu` pass `None`, so the programs keep their names and print
+/// unsealed lines).
 pub async fn make_ready(
     assets: &Assets,
     lab: &Lab,
     submission: &Submission,
     cache: &BuildCache,
-    build: &BuildOptions,
-    extra: &[PathBuf],
+    how: &Making<'_>,
     reporter: &dyn Reporter,
 ) -> Result<Readiness, GradeError> {
+    let Making {
+        build,
+        extra,
+        sealing,
+    } = *how;
     reporter.event(Event::Preparing);
     let prepared = submission.prepare(assets, lab)?;
     reporter.event(Event::Building);
@@ -263,7 +281,13 @@ pub async fn make_ready(
                 .tempdir()
                 .map_err(GradeError::TempDir)?;
             let readme = assets.read(&format!("{KERNEL_TREE}/README.md"))?;
-            image::write_image(&dir.path().join("fs.img"), &readme, &built.programs, extra)?;
+            image::write_image(
+                &dir.path().join("fs.img"),
+                &readme,
+                &built.programs,
+                extra,
+                sealing,
+            )?;
             let kernel = dir.path().join("kernel");
             std::fs::copy(&built.kernel, &kernel).map_err(|source| GradeError::Copy {
                 path: built.kernel.clone(),
@@ -303,8 +327,13 @@ pub async fn grade(
     cancel: &CancellationToken,
 ) -> Result<Graded, GradeError> {
     let started = Instant::now();
+    let making = Making {
+        build: &options.build,
+        extra: &[],
+        sealing: Some(plan.sealing()),
+    };
     let ready = tokio::select! {
-        ready = make_ready(assets, lab, submission, cache, &options.build, &[], reporter) => ready?,
+        ready = make_ready(assets, lab, submission, cache, &making, reporter) => ready?,
         () = cancel.cancelled() => return Err(GradeError::Interrupted),
     };
     let ready = match ready {
@@ -322,7 +351,7 @@ pub async fn grade(
                 started.elapsed(),
             );
             if let Some(dir) = &options.keep {
-                keep(dir, Some(prepared.path()), &log, &[], &report)?;
+                keep(dir, plan, Some(prepared.path()), &log, &[], &report)?;
             }
             return Ok(Graded { report });
         }
@@ -350,6 +379,7 @@ pub async fn grade(
     if let Some(dir) = &options.keep {
         keep(
             dir,
+            plan,
             Some(ready.prepared.path()),
             &ready.build_log,
             &outcomes,
@@ -683,9 +713,12 @@ impl Durations {
 
 /// Write what `--keep` asks for: the source tree the kernel was built from,
 /// the build log, each VM's transcript (normalised and raw), and the JSON
-/// report.
+/// report. The normalised transcripts show the token as `…`, leave out the
+/// seals and nonces, and show the sealed programs under their real names, so that transcripts of two runs diff clean; the raw ones are
+/// exactly what the VM printed.
 fn keep(
     dir: &Path,
+    plan: &Plan,
     tree: Option<&Path>,
     build_log: &str,
     outcomes: &[SessionOutcome],
@@ -710,13 +743,29 @@ fn keep(
     for o in outcomes {
         let stem = o.name.replace('/', "-");
         let text = transcripts.join(format!("{stem}.txt"));
-        std::fs::write(&text, o.transcript.text()).map_err(err(&text))?;
+        std::fs::write(&text, masked_transcript(plan, &o.transcript.text())).map_err(err(&text))?;
         let raw = transcripts.join(format!("{stem}.raw"));
         std::fs::write(&raw, o.transcript.raw()).map_err(err(&raw))?;
     }
     let json_path = dir.join("report.json");
     std::fs::write(&json_path, json::render(report)).map_err(err(&json_path))?;
     Ok(())
+}
+
+/// A normalised transcript as `--keep` writes it (see [`keep`]).
+fn masked_transcript(plan: &Plan, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut line = plan.mask(line);
+        // Every seal and a start line's nonce (` ~` and 16 hex digits):
+        // the line then reads as it does unsealed.
+        while let Some((head, _)) = seal::split(&line) {
+            line = head.to_string();
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -781,5 +830,19 @@ mod tests {
         pub const EDQUOT: i32 = Errno::EDQUOT as i32;
         pub const ENOMEM: i32 = Errno::ENOMEM as i32;
         pub const EACCES: i32 = Errno::EACCES as i32;
+    }
+
+    #[test]
+    fn kept_transcripts_hide_what_changes_every_run() {
+        let plan = check::tests::plan();
+        let text = format!(
+            "$ usertests -k {t} sbrkarg\nusertests starting ~0123456789abcdef ~0123456789abcdef\n\
+             test sbrkarg: OK [{t}] ~fedcba9876543210\nplain ~ line\n",
+            t = check::tests::TOKEN
+        );
+        assert_eq!(
+            masked_transcript(&plan, &text),
+            "$ usertests -k … sbrkarg\nusertests starting\ntest sbrkarg: OK […]\nplain ~ line\n"
+        );
     }
 }

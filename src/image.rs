@@ -2,12 +2,18 @@
 //! the root directory, in xv6's on-disk format (the `xv6fs` crate, which the
 //! kernel shares). Sessions run QEMU with `-snapshot`, so one image serves
 //! every VM of a grading and is never modified.
+//!
+//! For a graded run the image also seals the test programs ([`Sealing`]):
+//! each sealed program is written under its random name, with the run's key
+//! over its marker region ([`seal_program`]), and its usual name is not on
+//! the image at all.
 
 use std::path::{Path, PathBuf};
 
 use xv6fs::ImageBuilder;
 
 use crate::kbuild::Program;
+use crate::plan::Sealing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -31,15 +37,58 @@ pub enum ImageError {
     },
     #[error("put `{}` on the file-system image: its name is not valid UTF-8", path.display())]
     BadName { path: PathBuf },
+    #[error(
+        "seal `{name}`: its key marker occurs {count} times in the program, not once (is it built from the pristine user library?)"
+    )]
+    Marker { name: String, count: usize },
+    #[error("seal `{name}`: the kernel tree builds no program of that name")]
+    NoSuchProgram { name: String },
+}
+
+/// `elf` with the run's key written over its one key marker.
+pub fn seal_program(
+    name: &str,
+    elf: &[u8],
+    key: &[u8; seal::KEY_LEN],
+) -> Result<Vec<u8>, ImageError> {
+    let at: Vec<usize> = elf
+        .windows(seal::KEY_LEN)
+        .enumerate()
+        .filter(|(_, w)| *w == seal::MARKER)
+        .map(|(i, _)| i)
+        .collect();
+    // Twice would mean the program may read the other copy: refuse rather
+    // than guess.
+    let [at] = at[..] else {
+        return Err(ImageError::Marker {
+            name: name.to_string(),
+            count: at.len(),
+        });
+    };
+    let mut out = elf.to_vec();
+    out[at..at + seal::KEY_LEN].copy_from_slice(key);
+    Ok(out)
 }
 
 /// Build an image holding `readme` as `README`, the programs, and `extra`
-/// files (instructors' own test binaries) under their file names.
+/// files (instructors' own test binaries) under their file names; with a
+/// `sealing`, its programs sealed and renamed.
 pub fn build_image(
     readme: &[u8],
     programs: &[Program],
     extra: &[PathBuf],
+    sealing: Option<&Sealing>,
 ) -> Result<Vec<u8>, ImageError> {
+    if let Some(sealing) = sealing
+        && let Some((missing, _)) = sealing
+            .names()
+            .iter()
+            .find(|(real, _)| !programs.iter().any(|p| &p.name == real))
+    {
+        return Err(ImageError::NoSuchProgram {
+            name: missing.clone(),
+        });
+    }
     let mut builder = ImageBuilder::default();
     let mut add = |name: &str, data: &[u8]| {
         builder
@@ -56,7 +105,10 @@ pub fn build_image(
             path: program.path.clone(),
             source,
         })?;
-        add(&program.name, &data)?;
+        match sealing.and_then(|s| s.image_name(&program.name).map(|n| (s, n))) {
+            Some((s, name)) => add(name, &seal_program(&program.name, &data, s.key_bytes())?)?,
+            None => add(&program.name, &data)?,
+        }
     }
     for path in extra {
         let name = path
@@ -78,8 +130,9 @@ pub fn write_image(
     readme: &[u8],
     programs: &[Program],
     extra: &[PathBuf],
+    sealing: Option<&Sealing>,
 ) -> Result<(), ImageError> {
-    let bytes = build_image(readme, programs, extra)?;
+    let bytes = build_image(readme, programs, extra, sealing)?;
     std::fs::write(dest, bytes).map_err(|source| ImageError::Write {
         path: dest.to_path_buf(),
         source,
@@ -101,7 +154,7 @@ mod tests {
             name: "echo".into(),
             path: prog,
         }];
-        let bytes = build_image(b"read me", &programs, &[extra]).unwrap();
+        let bytes = build_image(b"read me", &programs, &[extra], None).unwrap();
         let img = xv6fs::Image::parse(&bytes).unwrap();
         assert_eq!(img.read_file("/README").unwrap(), b"read me");
         assert_eq!(img.read_file("/echo").unwrap(), b"\x7fELF fake");
@@ -110,11 +163,61 @@ mod tests {
     }
 
     #[test]
+    fn sealed_programs_get_the_key_and_their_random_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let elf = [b"\x7fELF head ".as_slice(), &seal::MARKER, b" tail"].concat();
+        let prog = dir.path().join("usertests");
+        std::fs::write(&prog, &elf).unwrap();
+        let echo = dir.path().join("echo");
+        std::fs::write(&echo, b"echo").unwrap();
+        let programs = [
+            Program {
+                name: "usertests".into(),
+                path: prog,
+            },
+            Program {
+                name: "echo".into(),
+                path: echo,
+            },
+        ];
+        let key = [0x5a; seal::KEY_LEN];
+        let sealing = Sealing::new(key, vec![("usertests".into(), "qwertyu".into())]);
+        let bytes = build_image(b"", &programs, &[], Some(&sealing)).unwrap();
+        let img = xv6fs::Image::parse(&bytes).unwrap();
+        let sealed = img.read_file("/qwertyu").unwrap();
+        assert_eq!(
+            sealed,
+            [b"\x7fELF head ".as_slice(), &key, b" tail"].concat()
+        );
+        assert!(img.read_file("/usertests").is_err());
+        assert_eq!(img.read_file("/echo").unwrap(), b"echo");
+
+        let missing = Sealing::new(key, vec![("lazytests".into(), "asdfgh".into())]);
+        let err = build_image(b"", &programs, &[], Some(&missing)).unwrap_err();
+        assert!(matches!(err, ImageError::NoSuchProgram { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_program_must_hold_the_marker_exactly_once() {
+        let key = [1; seal::KEY_LEN];
+        for count in [0, 2] {
+            let elf = seal::MARKER.repeat(count);
+            let err = seal_program("usertests", &elf, &key).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "seal `usertests`: its key marker occurs {count} times in the program, not once (is it built from the pristine user library?)"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn clashing_names_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let extra = dir.path().join("README");
         std::fs::write(&extra, b"x").unwrap();
-        let err = build_image(b"r", &[], &[extra]).unwrap_err();
+        let err = build_image(b"r", &[], &[extra], None).unwrap_err();
         assert!(
             err.to_string()
                 .contains("put `README` on the file-system image"),
@@ -129,7 +232,7 @@ mod tests {
             path: PathBuf::from("/nonexistent/ghost"),
         }];
         assert!(matches!(
-            build_image(b"", &programs, &[]),
+            build_image(b"", &programs, &[], None),
             Err(ImageError::Read { .. })
         ));
     }

@@ -10,13 +10,22 @@
 //!
 //! VM names are the session's name, or `session/case` for a session with
 //! cases (`usertests/sbrkarg`): `check` finds each test's outcomes by them.
+//!
+//! A plan also holds the run's [`Sealing`]: the secret key that the image
+//! writer puts into the rubric's sealed programs and the random names they
+//! get on the image. Commands are typed with those names; everything shown
+//! to people maps them back ([`Plan::mask`], [`Plan::unmask_names`]).
 
 use std::collections::HashSet;
 use std::fmt;
 
+use seal::KEY_LEN;
+
 use regex::Regex;
 
-use crate::rubric::{Rubric, Scope, command_text, pattern_display, pattern_text};
+use crate::rubric::{
+    MAX_PROGRAM_NAME, Rubric, Scope, command_text, pattern_display, pattern_text, program_word,
+};
 use crate::session::SessionSpec;
 
 /// The per-run random token: typed on the command line of the test
@@ -62,6 +71,153 @@ impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// How one run seals its test programs: the secret key written into each
+/// sealed program on the graded image (never typed, never shown), and the
+/// random name each runs under there, so that neither the key nor the
+/// program's usual name is visible on any command line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealing {
+    key: [u8; KEY_LEN],
+    /// (real name, name on the image), in rubric order.
+    names: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Sealing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealing")
+            .field("key", &"…")
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+impl Sealing {
+    /// Shortest random name.
+    const MIN_NAME: usize = 6;
+
+    /// A fresh key and fresh names for `programs` (real names), from the
+    /// operating system's random source. The names are 6 to 13 lowercase
+    /// letters, differ from each other and from every name in `taken` (the
+    /// programs the rubric's commands run).
+    pub fn random(programs: &[String], taken: &[&str]) -> Result<Sealing, PlanError> {
+        let random =
+            |buf: &mut [u8]| getrandom::fill(buf).map_err(|cause| PlanError::Random { cause });
+        let mut key = [0u8; KEY_LEN];
+        // A key with the marker's shape would read as "no key" in the
+        // program (odds 2^-128, but cheap to rule out).
+        loop {
+            random(&mut key)?;
+            if !seal::is_marker(&key) {
+                break;
+            }
+        }
+        let mut names: Vec<(String, String)> = Vec::new();
+        for real in programs {
+            let name = loop {
+                let mut bytes = [0u8; 2 * MAX_PROGRAM_NAME + 1];
+                random(&mut bytes)?;
+                let len = Sealing::MIN_NAME
+                    + usize::from(bytes[0]) % (MAX_PROGRAM_NAME - Sealing::MIN_NAME + 1);
+                // Bytes below 234 = 9 * 26 map evenly onto the letters.
+                let name: String = bytes[1..]
+                    .iter()
+                    .filter(|&&b| b < 234)
+                    .take(len)
+                    .map(|&b| char::from(b'a' + b % 26))
+                    .collect();
+                let clash = name.len() < len
+                    || taken.contains(&name.as_str())
+                    || programs.contains(&name)
+                    || names.iter().any(|(_, n)| *n == name);
+                if !clash {
+                    break name;
+                }
+            };
+            names.push((real.clone(), name));
+        }
+        Ok(Sealing { key, names })
+    }
+
+    /// A given key and names (to reproduce a run, or in tests).
+    pub fn new(key: [u8; KEY_LEN], names: Vec<(String, String)>) -> Sealing {
+        Sealing { key, names }
+    }
+
+    /// The bytes to write over each sealed program's key region.
+    pub fn key_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.key
+    }
+
+    /// The MAC key the programs seal with.
+    pub fn key(&self) -> seal::Key {
+        seal::Key::from_bytes(&self.key)
+    }
+
+    /// (real name, name on the image) of every sealed program.
+    pub fn names(&self) -> &[(String, String)] {
+        &self.names
+    }
+
+    /// Whether `real` is a sealed program.
+    pub fn is_sealed(&self, real: &str) -> bool {
+        self.names.iter().any(|(r, _)| r == real)
+    }
+
+    /// The name the sealed program `real` has on the image.
+    pub fn image_name(&self, real: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(r, _)| r == real)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// The real name of the program called `name` on the image, if it is a
+    /// sealed one.
+    pub fn real_name(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(r, _)| r.as_str())
+    }
+
+    /// `command` with its program word replaced by the image name, if it
+    /// runs a sealed program.
+    fn rename_command(&self, command: &str) -> String {
+        match program_word(command).and_then(|w| self.image_name(w).map(|n| (w, n))) {
+            Some((word, name)) => command.replacen(word, name, 1),
+            None => command.to_string(),
+        }
+    }
+
+    /// `text` with every image name, as a whole word, shown as the real
+    /// name: what people read should say `usertests`, not this run's alias.
+    pub fn unmask_names(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (real, name) in &self.names {
+            out = replace_word(&out, name, real);
+        }
+        out
+    }
+}
+
+/// `text` with each occurrence of `word` that is not part of a longer run
+/// of letters, digits or `_` replaced by `with`.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        let whole = !before.is_some_and(is_word) && !after.is_some_and(is_word);
+        out.push_str(&rest[..i]);
+        out.push_str(if whole { with } else { word });
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Which tests to run (`--test PATTERN`, repeatable). A pattern containing
@@ -134,6 +290,7 @@ impl Matcher {
 #[derive(Clone, Debug)]
 pub struct Plan {
     token: Token,
+    sealing: Sealing,
     sessions: Vec<PlannedSession>,
     tests: Vec<PlannedTest>,
 }
@@ -147,6 +304,8 @@ pub struct PlannedSession {
     pub session: String,
     /// The case it runs, for a session with cases.
     pub case: Option<String>,
+    /// The sealed programs its commands run (real names); empty if none.
+    pub sealed: Vec<String>,
 }
 
 /// One selected test, compiled for this run's token.
@@ -183,8 +342,26 @@ pub struct Pattern {
 
 impl Plan {
     /// Expands `rubric` for one run: the tests `filter` selects, and the
-    /// sessions and cases those tests read, in rubric order.
+    /// sessions and cases those tests read, in rubric order, with a fresh
+    /// [`Sealing`] for the rubric's sealed programs.
     pub fn new(rubric: &Rubric, token: Token, filter: &TestFilter) -> Result<Plan, PlanError> {
+        let taken: Vec<&str> = rubric
+            .sessions
+            .iter()
+            .flat_map(|s| s.commands.iter().filter_map(|c| program_word(c)))
+            .collect();
+        let sealing = Sealing::random(&rubric.sealed_programs, &taken)?;
+        Plan::with_sealing(rubric, token, sealing, filter)
+    }
+
+    /// [`Plan::new`] with a given sealing, which must name exactly the
+    /// rubric's sealed programs (or none, to run them unsealed).
+    pub fn with_sealing(
+        rubric: &Rubric,
+        token: Token,
+        sealing: Sealing,
+        filter: &TestFilter,
+    ) -> Result<Plan, PlanError> {
         // A pattern that selects nothing is a typo, not an empty run.
         for (pattern, m) in &filter.patterns {
             if !rubric.tests.iter().any(|t| m.matches(&t.name)) {
@@ -232,13 +409,20 @@ impl Plan {
                     ),
                     None => None,
                 };
+                let sealed: Vec<String> = s
+                    .commands
+                    .iter()
+                    .filter_map(|c| program_word(c))
+                    .filter(|w| sealing.is_sealed(w))
+                    .map(str::to_string)
+                    .collect();
                 sessions.push(PlannedSession {
                     spec: SessionSpec {
                         name: vm_name(&s.name, case),
                         commands: s
                             .commands
                             .iter()
-                            .map(|c| command_text(c, token_str, case))
+                            .map(|c| sealing.rename_command(&command_text(c, token_str, case)))
                             .collect(),
                         done,
                         timeout,
@@ -247,6 +431,7 @@ impl Plan {
                     },
                     session: s.name.clone(),
                     case: case.map(str::to_string),
+                    sealed,
                 });
                 Ok(())
             };
@@ -297,6 +482,7 @@ impl Plan {
 
         Ok(Plan {
             token,
+            sealing,
             sessions,
             tests,
         })
@@ -304,6 +490,29 @@ impl Plan {
 
     pub fn token(&self) -> &Token {
         &self.token
+    }
+
+    /// The run's key and program names.
+    pub fn sealing(&self) -> &Sealing {
+        &self.sealing
+    }
+
+    /// `text` as people may read it: the token shown as `…` and the sealed
+    /// programs under their real names.
+    pub fn mask(&self, text: &str) -> String {
+        let token = self.token.as_str();
+        let text = self.sealing.unmask_names(text);
+        if token.is_empty() {
+            text
+        } else {
+            text.replace(token, "…")
+        }
+    }
+
+    /// `text` with the sealed programs under their real names (the token
+    /// kept: evidence lines are the console's own words).
+    pub fn unmask_names(&self, text: &str) -> String {
+        self.sealing.unmask_names(text)
     }
 
     /// The VMs to run, in rubric order.
@@ -614,6 +823,75 @@ match = ['^test {case}: OK \[{token}\]$']
         assert!(f.is_all());
         assert!(f.selects("anything"));
         assert!(TestFilter::all().selects("x"));
+    }
+
+    fn sealed_plan() -> Plan {
+        let text = RUBRIC.replacen(
+            "total = 21\n",
+            "total = 21\nsealed_programs = [\"usertests\"]\n",
+            1,
+        );
+        let rubric = Rubric::parse(&text, "rubric.toml").unwrap();
+        Plan::new(&rubric, token(), &TestFilter::all()).unwrap()
+    }
+
+    #[test]
+    fn sealed_programs_run_under_random_names() {
+        let p = sealed_plan();
+        let name = p.sealing().image_name("usertests").unwrap().to_string();
+        assert!((6..=13).contains(&name.len()), "{name}");
+        assert!(name.bytes().all(|b| b.is_ascii_lowercase()), "{name}");
+        assert_eq!(p.sealing().real_name(&name), Some("usertests"));
+        let st = p.session("usertests/stacktest").unwrap();
+        assert_eq!(st.sealed, ["usertests"]);
+        assert_eq!(st.spec.commands, [format!("{name} -k 00ff00ff stacktest")]);
+        // Other sessions keep their commands and are not sealed.
+        let lt = p.session("lazytests").unwrap();
+        assert!(lt.sealed.is_empty());
+        assert_eq!(lt.spec.commands, ["lazytests -k 00ff00ff"]);
+        // What people read says `usertests`, without the token.
+        assert_eq!(
+            p.mask(&format!("$ {name} -k 00ff00ff stacktest; x{name}")),
+            format!("$ usertests -k … stacktest; x{name}")
+        );
+        assert_eq!(
+            p.unmask_names(&format!("exec {name} failed")),
+            "exec usertests failed"
+        );
+    }
+
+    #[test]
+    fn every_run_has_its_own_key_and_names() {
+        let (a, b) = (sealed_plan(), sealed_plan());
+        assert_ne!(a.sealing().key_bytes(), b.sealing().key_bytes());
+        assert_ne!(a.sealing().names(), b.sealing().names());
+        assert!(!seal::is_marker(a.sealing().key_bytes()));
+        // The key never shows in debug output.
+        assert!(format!("{:?}", a.sealing()).contains("key: \"…\""));
+        // A plan of a rubric without sealed programs renames nothing.
+        let p = plan(&[]).unwrap();
+        assert!(p.sealing().names().is_empty());
+        assert!(p.sessions().iter().all(|s| s.sealed.is_empty()));
+    }
+
+    #[test]
+    fn random_names_avoid_taken_ones() {
+        let programs = vec!["usertests".to_string(), "lazytests".to_string()];
+        for _ in 0..50 {
+            let s = Sealing::random(&programs, &["echo"]).unwrap();
+            let (a, b) = (&s.names()[0].1, &s.names()[1].1);
+            assert_ne!(a, b);
+            assert!(![a, b].contains(&&"echo".to_string()));
+        }
+    }
+
+    #[test]
+    fn replace_word_leaves_longer_words_alone() {
+        assert_eq!(
+            replace_word("ab ab; xab abx ab", "ab", "Z"),
+            "Z Z; xab abx Z"
+        );
+        assert_eq!(replace_word("", "ab", "Z"), "");
     }
 
     #[test]

@@ -100,7 +100,8 @@ impl SessionSummary {
         SessionSummary {
             name: outcome.name.clone(),
             end: outcome.end.clone(),
-            description: check::describe_end(&outcome.end, plan.token().as_str()),
+            description: check::describe_end(&outcome.end, plan.token().as_str())
+                .map(|d| plan.unmask_names(&d)),
             duration: outcome.duration,
         }
     }

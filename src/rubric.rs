@@ -7,6 +7,7 @@
 //! lab = "lazy"
 //! title = "Lazy page allocation"
 //! total = 100                  # the tests' points must add up to this
+//! sealed_programs = ["lazytests", "usertests"]   # optional; see below
 //!
 //! [defaults]                   # optional; a session's own values win
 //! timeout = "60s"              # the most any VM may take
@@ -58,6 +59,17 @@
 //! must say which case it reads (`case`) or that it reads all of them
 //! (`all_cases`), because "some case" has no clear meaning.
 //!
+//! `sealed_programs` names the test programs whose verdicts are sealed (see
+//! the `seal` crate): on the graded image each of them carries the run's
+//! secret key and has a random name, which the commands that run it (a
+//! command whose first word is the program's name) use instead. In a
+//! session that runs one, only lines with a valid seal count, with the
+//! seal removed, so `match` patterns are written as for unsealed output;
+//! a line carrying the token without a valid seal, or one printed before
+//! the program's sealed start line, is forgery and fails the session's
+//! tests (see `check`). Each name must be the first word of some session's
+//! command, at most 13 bytes of lowercase letters, digits, `_` or `-`.
+//!
 //! Validation collects every problem, each naming its session or test and
 //! field, so one `check-rubric` run shows all of them. Expanding a rubric
 //! into the VMs of one run is `plan`'s job.
@@ -99,6 +111,8 @@ pub struct Rubric {
     pub title: String,
     /// What the points of all tests add up to.
     pub total: u32,
+    /// Test programs whose verdict lines are sealed, by their real names.
+    pub sealed_programs: Vec<String>,
     /// In rubric order.
     pub sessions: Vec<Session>,
     /// In rubric order, which is report order.
@@ -373,6 +387,8 @@ struct RawRubric {
     title: String,
     total: u32,
     #[serde(default)]
+    sealed_programs: Vec<String>,
+    #[serde(default)]
     defaults: RawDefaults,
     #[serde(default, rename = "session")]
     sessions: Vec<RawSession>,
@@ -491,13 +507,58 @@ fn validate(raw: RawRubric, problems: &mut Vec<String>) -> Rubric {
         ));
     }
 
+    check_sealed_programs(&raw.sealed_programs, &sessions, problems);
+
     Rubric {
         lab: raw.lab,
         title: raw.title,
         total: raw.total,
+        sealed_programs: raw.sealed_programs,
         sessions,
         tests,
         deadlines: defaults.deadlines,
+    }
+}
+
+/// Longest name of a sealed program: its random name on the image has as
+/// many bytes, and xv6 directory entries hold 14 bytes (`DIRSIZ`), one of
+/// which a C program would want for a NUL.
+pub const MAX_PROGRAM_NAME: usize = 13;
+
+/// The program a command runs: its first word.
+pub fn program_word(command: &str) -> Option<&str> {
+    command.split_whitespace().next()
+}
+
+fn check_sealed_programs(names: &[String], sessions: &[Session], problems: &mut Vec<String>) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for name in names {
+        let what = format!("`sealed_programs`: `{name}`");
+        if !seen.insert(name) {
+            problems.push(format!("{what} is listed twice"));
+            continue;
+        }
+        if name.is_empty()
+            || name.len() > MAX_PROGRAM_NAME
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+        {
+            problems.push(format!(
+                "{what}: a program name is 1 to {MAX_PROGRAM_NAME} bytes of lowercase letters, digits, `_` and `-`"
+            ));
+            continue;
+        }
+        let runs = sessions.iter().any(|s| {
+            s.commands
+                .iter()
+                .any(|c| program_word(c) == Some(name.as_str()))
+        });
+        if !runs {
+            problems.push(format!(
+                "{what} is not the program of any session's command"
+            ));
+        }
     }
 }
 
@@ -971,6 +1032,34 @@ match = ['^ALL TESTS PASSED \[{token}\]$']
     }
 
     #[test]
+    fn sealed_programs_are_validated() {
+        assert!(parse(SMALL).unwrap().sealed_programs.is_empty());
+        let sealed = |list: &str| {
+            SMALL.replacen(
+                "total = 10\n",
+                &format!("total = 10\nsealed_programs = {list}\n"),
+                1,
+            )
+        };
+        let r = parse(&sealed(r#"["usertests"]"#)).unwrap();
+        assert_eq!(r.sealed_programs, ["usertests"]);
+        let ps = problems(&sealed(
+            r#"["usertests", "usertests", "lazytests", "Bad", "abcdefghijklmn"]"#,
+        ));
+        assert_eq!(
+            ps,
+            [
+                "`sealed_programs`: `usertests` is listed twice",
+                "`sealed_programs`: `lazytests` is not the program of any session's command",
+                "`sealed_programs`: `Bad`: a program name is 1 to 13 bytes of lowercase letters, digits, `_` and `-`",
+                "`sealed_programs`: `abcdefghijklmn`: a program name is 1 to 13 bytes of lowercase letters, digits, `_` and `-`",
+            ]
+        );
+        assert_eq!(program_word("  usertests -k x"), Some("usertests"));
+        assert_eq!(program_word(" "), None);
+    }
+
+    #[test]
     fn built_in_defaults_apply_without_a_defaults_table() {
         let r = parse(&SMALL.replace("[defaults]\ntimeout = \"30s\"\n", "")).unwrap();
         assert_eq!(r.session("usertests").unwrap().timeout, DEFAULT_TIMEOUT);
@@ -1330,6 +1419,7 @@ match = ['^ALL TESTS PASSED \[{token}\]$']
         assert_eq!((r.lab.as_str(), r.total), ("lazy", 100));
         let names: Vec<_> = r.sessions.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["boot", "lazytests", "usertests"]);
+        assert_eq!(r.sealed_programs, ["lazytests", "usertests"]);
         // MIT's grader had these two swapped.
         let find = |name: &str| r.tests.iter().find(|t| t.name == name).unwrap();
         assert!(find("lazy: map").matches[0].contains("lazy alloc"));

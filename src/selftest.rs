@@ -303,7 +303,17 @@ pub async fn run(
     for case in &cases {
         let case_started = Instant::now();
         let mut problems = check_case(case, rubric);
-        let outcome = grade_case(assets, lab, rubric, case, &options.grading, cache, qemu, cancel).await?;
+        let outcome = grade_case(
+            assets,
+            lab,
+            rubric,
+            case,
+            &options.grading,
+            cache,
+            qemu,
+            cancel,
+        )
+        .await?;
         let summary = match &outcome {
             CaseOutcome::Refused { code, message } => {
                 if case.result != Expected::Refused {

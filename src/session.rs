@@ -394,7 +394,16 @@ impl<'s> Conversation<'s> {
                 .is_some_and(|command| text.ends_with(command.as_str()));
         if echo {
             self.awaiting_echo = false;
-        } else if self.spec.done.as_ref().is_some_and(|re| re.is_match(&text)) {
+        } else if self
+            .spec
+            // A sealed program's lines end in ` ~<seal>`, which a `done`
+            // written for the unsealed line (`…\]$`) would never match.
+            // Ending early on a forged line gains nothing: checks only
+            // count lines with valid seals.
+            .done
+            .as_ref()
+            .is_some_and(|re| re.is_match(seal::strip(&text)))
+        {
             self.done = true;
         }
         if let Some(panic) = &mut self.panic {

@@ -12,9 +12,17 @@
 //! grader that makes up a fresh token for each run accepts only lines that
 //! carry it, so a kernel that prints canned success lines gains nothing.
 //!
+//! When the grader has written a key into this program's copy on the disk
+//! image (over [`SEAL_REGION`]), the start line and every verdict line also
+//! end in a seal (` ~<16 hex>`, see the `seal` crate): a MAC the kernel
+//! cannot compute, binding the line's text to this start of the program and
+//! its place among the program's lines. Without a key the lines are as
+//! above.
+//!
 //! Nothing here allocates: a test runner must keep working when the heap is
 //! exactly what the kernel under test breaks.
 
+use core::cell::Cell;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
@@ -93,30 +101,93 @@ pub fn say(fd: i32, args: fmt::Arguments<'_>) {
     line.emit(fd);
 }
 
-/// Prints verdict lines, each with the run's token if there is one.
-#[derive(Clone, Copy)]
+/// Where the grader writes the run's key: the `seal` crate's marker until
+/// then. It must occur once in the program, so it is only ever read through
+/// [`seal_key`], never copied into a constant the compiler could fold.
+static SEAL_REGION: [u8; seal::KEY_LEN] = seal::MARKER;
+
+/// The key the grader injected into this program, if any.
+fn seal_key() -> Option<seal::Key> {
+    // SAFETY: SEAL_REGION is a valid, aligned static that nothing writes
+    // (the grader changes the bytes in the file, before the program runs).
+    // The volatile read keeps the compiler from using the marker it was
+    // initialised with: the value on disk is what counts.
+    let region = unsafe { core::ptr::read_volatile(&raw const SEAL_REGION) };
+    seal::Key::from_region(&region)
+}
+
+/// Seals for one run of a program: the key, the run's nonce and the
+/// position of the next sealed line.
+struct Sealer {
+    key: seal::Key,
+    nonce: u64,
+    seq: Cell<u32>,
+}
+
+impl Sealer {
+    /// Appends ` ~<seal>` of the text in `line` at the next position.
+    fn seal(&self, line: &mut Line) {
+        let seq = self.seq.get();
+        self.seq.set(seq.wrapping_add(1));
+        let mac = self.key.seal(self.nonce, seq, &line.buf[..line.len]);
+        line.push(seal::SEPARATOR.as_bytes());
+        line.push(&seal::hex(mac));
+    }
+}
+
+/// Bytes a seal adds to a line: ` ~` and its hex digits.
+const SEAL_SUFFIX: usize = seal::SEPARATOR.len() + seal::HEX_LEN;
+
+/// Prints a program's start line and its verdict lines, each with the run's
+/// token if there is one, sealed if the program carries a key.
 pub struct Reporter {
     token: Option<&'static [u8]>,
+    sealer: Option<Sealer>,
 }
 
 impl Reporter {
-    /// A reporter that appends ` [TOKEN]` to every verdict when `token` is
-    /// given. The token must pass [`valid_token`].
-    pub fn new(token: Option<&'static [u8]>) -> Reporter {
-        Reporter { token }
+    /// Prints the start line of the program `name` (`NAME starting`, or
+    /// `NAME starting ~<nonce> ~<seal>` with a key) and returns the
+    /// reporter for its verdicts, which appends ` [TOKEN]` to every verdict
+    /// when `token` is given. The token must pass [`valid_token`].
+    pub fn start(name: &str, token: Option<&'static [u8]>) -> Reporter {
+        let sealer = seal_key().map(|key| Sealer {
+            key,
+            nonce: key.nonce(crate::getpid(), crate::uptime()),
+            seq: Cell::new(0),
+        });
+        let mut line = Line::new(LINE_CAP - 1 - SEAL_SUFFIX);
+        let _ = write!(line, "{name}{}", seal::STARTING);
+        line.limit = LINE_CAP;
+        if let Some(s) = &sealer {
+            line.push(seal::SEPARATOR.as_bytes());
+            line.push(&seal::hex(s.nonce));
+            s.seal(&mut line);
+        }
+        line.push(b"\n");
+        line.emit(1);
+        Reporter { token, sealer }
     }
 
     /// Prints one verdict line on standard output: `args`, the token
-    /// suffix, a newline, all in one `write`.
+    /// suffix, the seal, a newline, all in one `write`.
     pub fn verdict(&self, args: fmt::Arguments<'_>) {
-        let suffix = self.token.map_or(0, |t| t.len() + 3);
-        let mut line = Line::new(LINE_CAP - 1 - suffix);
+        let token = self.token.map_or(0, |t| t.len() + 3);
+        let seal = if self.sealer.is_some() {
+            SEAL_SUFFIX
+        } else {
+            0
+        };
+        let mut line = Line::new(LINE_CAP - 1 - token - seal);
         let _ = line.write_fmt(args);
         line.limit = LINE_CAP;
         if let Some(token) = self.token {
             line.push(b" [");
             line.push(token);
             line.push(b"]");
+        }
+        if let Some(s) = &self.sealer {
+            s.seal(&mut line);
         }
         line.push(b"\n");
         line.emit(1);

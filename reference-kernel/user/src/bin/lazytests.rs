@@ -73,8 +73,9 @@ fn main(args: Args) -> i32 {
         chosen = [true; TESTS.len()];
     }
 
-    let report = Reporter::new(token);
-    println!("lazytests starting");
+    // The program's own name, not argv[0]: the grader runs it under a
+    // random one.
+    let report = Reporter::start("lazytests", token);
     let mut all_ok = true;
     for (test, _) in TESTS.iter().zip(chosen).filter(|(_, c)| *c) {
         println!("running test {}", test.name);
