@@ -25,6 +25,7 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
 use crate::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::audit::Vocabulary;
 use crate::check::{self, TestResult};
 use crate::image::{self, ImageError};
 use crate::kbuild::{self, BuildCache, BuildError, BuildOutcome, Built};
@@ -248,7 +249,7 @@ pub async fn grade(
             log,
             duration,
         } => {
-            let report = Report::not_built(
+            let mut report = Report::not_built(
                 rubric,
                 plan,
                 &prepared.description,
@@ -256,6 +257,7 @@ pub async fn grade(
                 &log,
                 started.elapsed(),
             );
+            report.add_review(prepared.review(&Vocabulary::from_rubric(rubric)));
             if let Some(dir) = &options.keep {
                 keep(dir, Some(prepared.path()), &log, &[], &report)?;
             }
@@ -272,7 +274,7 @@ pub async fn grade(
     let outcomes = run_all(plan, &machine, options, reporter, cancel, &history).await?;
     history.update(&outcomes).save(cache, &lab.name);
 
-    let report = Report::graded(
+    let mut report = Report::graded(
         rubric,
         plan,
         &ready.prepared.description,
@@ -280,6 +282,7 @@ pub async fn grade(
         &outcomes,
         started.elapsed(),
     );
+    report.add_review(ready.prepared.review(&Vocabulary::from_rubric(rubric)));
     if let Some(dir) = &options.keep {
         keep(
             dir,

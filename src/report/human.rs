@@ -61,6 +61,21 @@ pub fn render_styled(report: &Report, style: Style) -> String {
     // Writing to a String cannot fail.
     let _ = writeln!(s, "{} ({})", report.title, report.lab);
     let _ = writeln!(s, "submission: {}", report.submission);
+    // Near the top, so that an instructor does not miss it below dozens of
+    // tests.
+    if !report.review.is_empty() {
+        let _ = writeln!(
+            s,
+            "Review: {} for an instructor to check (not scored):",
+            match report.review.len() {
+                1 => "1 thing".to_string(),
+                n => format!("{n} things"),
+            }
+        );
+        for flag in &report.review {
+            let _ = writeln!(s, "{INDENT}{flag}");
+        }
+    }
     match &report.build {
         Build::Ok { duration } => {
             let _ = writeln!(s, "build: {} ({})", style.ok(), seconds_text(*duration));
@@ -120,7 +135,7 @@ pub fn render_test(test: &TestResult, style: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{mixed_report, not_built_report, perfect_report};
+    use crate::report::tests::{flagged_report, mixed_report, not_built_report, perfect_report};
 
     #[test]
     fn mixed_report_snapshot() {
@@ -135,6 +150,11 @@ mod tests {
     #[test]
     fn not_built_report_snapshot() {
         insta::assert_snapshot!(render(&not_built_report()));
+    }
+
+    #[test]
+    fn flagged_report_snapshot() {
+        insta::assert_snapshot!(render(&flagged_report()));
     }
 
     #[test]
