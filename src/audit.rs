@@ -38,12 +38,17 @@
 //!   string literal, or a `concat!` of them, possibly handed through other
 //!   macros first) the assembler directives that read files, `.incbin` and
 //!   `.include` (LLVM's assembler, which rustc uses, has no others; names
-//!   are case-insensitive), and directive names that the assembler could
-//!   complete itself: built by its macro substitution (`.inc\x`, `&`), or
-//!   ending in a piece filled in later — an `{operand}` (a `sym` operand
-//!   is a symbol name) or a non-literal `concat!` argument — where what
-//!   comes before could begin `.incbin`/`.include`, or such a piece at the
-//!   start of a statement.
+//!   are case-insensitive), wherever they stand as a word — an assembler
+//!   macro can take one as an argument and put it at the start of a
+//!   statement — and what the assembler could complete into one: a name
+//!   built by its macro substitution (`.inc\x`, `&`), a statement that
+//!   starts with a macro parameter (`\d "/etc/passwd"`), `.altmacro` (which
+//!   substitutes without a `\`), and a name ending in a piece filled in
+//!   later — an `{operand}` (a `sym` operand is a symbol name) or a
+//!   non-literal `concat!` argument — where what comes before could begin
+//!   `.incbin`/`.include`, or such a piece at the start of a statement. The
+//!   price: a kernel string that mentions `.incbin` as a word is refused
+//!   too.
 //!
 //! Not refused, because they read nothing of the host: `#[link_section]`,
 //! `#[link_name]`, `#[export_name]` (names in the output), `file!()`,
@@ -797,8 +802,12 @@ fn joined(parsed: &Parsed, name: &str, open: usize, close: usize) -> String {
 fn directives(text: &str, assembler: bool) -> Vec<(u32, String)> {
     let mut found = Vec::new();
     for (line, physical) in (0u32..).zip(text.split('\n')) {
-        for statement in physical.split(';') {
-            if let Some(message) = directive(statement, assembler) {
+        // `{operand}` is filled in by rustc; `{{` is a literal brace.
+        let physical = fill_operands(physical);
+        found.extend(directive_names(&physical, assembler).map(|m| (line, m)));
+        // LLVM's assembler also ends a statement at `\r` and `;`.
+        for statement in physical.split(['\r', ';']) {
+            if let Some(message) = statement_start(statement, assembler) {
                 found.push((line, message));
             }
         }
@@ -811,9 +820,61 @@ fn could_begin_reading_directive(prefix: &str) -> bool {
     READING_DIRECTIVES.iter().any(|d| d.starts_with(prefix))
 }
 
-fn directive(statement: &str, assembler: bool) -> Option<String> {
-    // `{operand}` is filled in by rustc; `{{` is a literal brace.
-    let statement = fill_operands(statement);
+/// Characters of a directive or symbol name in LLVM's assembler, plus
+/// what macro substitution and [`HOLE`] put in one.
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '@' | '\\' | '&' | HOLE)
+}
+
+/// Every `.name` in `text` that reads a file or could become one that does.
+/// Wherever it is, not only at the start of a statement: an assembler
+/// macro can put its argument (`m .incbin`) at the start of one.
+fn directive_names(text: &str, assembler: bool) -> impl Iterator<Item = String> + '_ {
+    text.char_indices().filter_map(move |(at, c)| {
+        let glued = text[..at].chars().next_back().is_some_and(|p| p != HOLE && is_name_char(p));
+        if c != '.' || glued {
+            return None;
+        }
+        let name: String = text[at + 1..]
+            .chars()
+            .take_while(|&c| is_name_char(c))
+            .collect::<String>()
+            .to_lowercase();
+        if READING_DIRECTIVES.contains(&name.as_str()) {
+            return Some(format!(
+                "the assembler directive .{name} reads a file of the grading machine at build time; {MAY_NOT}"
+            ));
+        }
+        if name == "altmacro" {
+            return Some(format!(
+                "the assembler's .altmacro mode substitutes macro arguments without a `\\`, so a macro can \
+                 spell .incbin or .include, which read files of the grading machine; {MAY_NOT}"
+            ));
+        }
+        let pieced = name.find(['\\', '&', HOLE])?;
+        let filled_later = name[pieced..].starts_with(HOLE);
+        if !could_begin_reading_directive(&name[..pieced]) || (filled_later && !assembler && pieced == 0) {
+            return None;
+        }
+        let shown = name.replace(HOLE, "…");
+        Some(if filled_later {
+            format!(
+                "an assembler directive completed later (`.{shown}`, from a macro argument or an operand) \
+                 can be .incbin or .include, which read files of the grading machine; {MAY_NOT}"
+            )
+        } else {
+            format!(
+                "an assembler directive named by macro substitution (`.{shown}`) can be .incbin or \
+                 .include, which read files of the grading machine; {MAY_NOT}"
+            )
+        })
+    })
+}
+
+/// What is suspect about how `statement` starts: an assembler macro's
+/// parameter (`\\d "/etc/passwd"`, which the macro's caller can make
+/// `.incbin`), or (in assembler text) a piece filled in later.
+fn statement_start(statement: &str, assembler: bool) -> Option<String> {
     let mut s = statement.trim_start();
     // Labels before the directive: `1:`, `.Lx:`, `name:`.
     loop {
@@ -826,39 +887,17 @@ fn directive(statement: &str, assembler: bool) -> Option<String> {
             break;
         }
     }
+    if s.starts_with('\\') {
+        return Some(format!(
+            "an assembler statement that starts with a macro parameter (`{}`) can be .incbin or .include, \
+             which read files of the grading machine; {MAY_NOT}",
+            s.split_whitespace().next().unwrap_or(s)
+        ));
+    }
     if assembler && s.starts_with(HOLE) {
         return Some(format!(
             "assembler text that starts a statement with a piece filled in later (a macro argument or \
              an operand) can spell .incbin or .include, which read files of the grading machine; {MAY_NOT}"
-        ));
-    }
-    let rest = s.strip_prefix('.')?;
-    let name: String = rest
-        .chars()
-        .take_while(|&c| {
-            c.is_alphanumeric() || matches!(c, '_' | '$' | '.' | '\\' | '&' | '@' | HOLE)
-        })
-        .collect::<String>()
-        .to_lowercase();
-    if READING_DIRECTIVES.contains(&name.as_str()) {
-        return Some(format!(
-            "the assembler directive .{name} reads a file of the grading machine at build time; {MAY_NOT}"
-        ));
-    }
-    if name.contains(['\\', '&']) {
-        return Some(format!(
-            "an assembler directive named by macro substitution (`.{name}`) can be .incbin or .include, \
-             which read files of the grading machine; {MAY_NOT}"
-        ));
-    }
-    if let Some(at) = name.find(HOLE)
-        && (assembler || at > 0)
-        && could_begin_reading_directive(&name[..at])
-    {
-        let shown = name.replace(HOLE, "…");
-        return Some(format!(
-            "an assembler directive completed later (`.{shown}`, from a macro argument or an operand) can \
-             be .incbin or .include, which read files of the grading machine; {MAY_NOT}"
         ));
     }
     None
@@ -1379,6 +1418,14 @@ mod tests {
             "global_asm!(\"{} \\\"/etc/passwd\\\"\", sym incbin);",
             "#[unsafe(naked)] extern \"C\" fn f() { naked_asm!(\".incbin \\\"/x\\\"\") }",
             "const S: &str = \".incbin \\\"/etc/passwd\\\"\";",
+            // LLVM ends statements at `\r` too.
+            "global_asm!(\"nop\\r.incbin \\\"/etc/passwd\\\"\");",
+            // An assembler macro whose caller names the directive.
+            "global_asm!(\".macro m d\\n\\\\d \\\"/etc/passwd\\\"\\n.endm\\nm .incbin\");",
+            "global_asm!(\".macro m d\\nx: \\\\d\\n.endm\");",
+            "global_asm!(\".altmacro\\n.macro m a b\\na&b \\\"/x\\\"\\n.endm\");",
+            "global_asm!(\".ALTMACRO\");",
+            "global_asm!(concat!(\"nop; m .inc\", $x));",
         ] {
             assert!(refused(source), "not refused: {source}");
         }
@@ -1397,7 +1444,9 @@ mod tests {
             "unsafe { asm!(concat!(\"csrr {}, \", $csr), out(reg) x) }",
             "unsafe { asm!(concat!(\"csrw \", $csr, \", {}\"), in(reg) x) }",
             "unsafe { asm!(\"mv {}, tp\", out(reg) x) }",
-            "const S: &str = \"the .incbin directive\";",
+            "const S: &str = \"incbin and include are only words\";",
+            "const S: &str = \"{}.{} and x.include\";",
+            "fn f() { println!(\".{}\", 1); println!(\"{}\", 2); }",
             "const S: &str = \"see include_str\";",
             "global_asm!(\".section .rodata.include_me\");",
         ] {

@@ -206,7 +206,7 @@ fn words_in_comments_and_strings_are_not_refused() {
     prepared(&new_file(&[
         "// include_str!(\"/etc/passwd\") would read a file: we do not.",
         "/// Unlike env!, this reads nothing; nor does #[path = \"x\"].",
-        "pub const S: &str = \"include_str! and .incbin are only words here\";",
+        "pub const S: &str = \"include_str! and incbin are only words here\";",
         "pub fn my_include_str(env: u32) -> u32 { env }",
     ]));
 }
