@@ -554,36 +554,50 @@ impl Parsed {
     }
 
     /// Which tokens are inside a macro's arguments or a `macro_rules!`
-    /// body, inside a `use` item, and inside an attribute's brackets.
+    /// body, inside a `use` item, inside an attribute's brackets, and so
+    /// on. Regions nest, so each is counted with +1 where it opens and -1
+    /// where it closes: linear in the tokens however deep the nesting (a
+    /// submission may be megabytes of `m!(m!(m!(…`).
     fn regions(&self) -> Regions {
         let n = self.tokens.len();
-        let mut regions = Regions {
-            in_macro: vec![false; n],
-            in_use: vec![false; n],
-            in_attribute: vec![false; n],
-            in_asm: vec![false; n],
-        };
-        let mark = |v: &mut Vec<bool>, from: usize, to: usize| {
-            for flag in v.iter_mut().take(to.min(n)).skip(from) {
-                *flag = true;
+        let mut deltas: [Vec<i32>; 5] = std::array::from_fn(|_| vec![0; n + 1]);
+        let [in_macro, in_use, in_attribute, in_asm, in_concat] = &mut deltas;
+        let mark = |v: &mut Vec<i32>, from: usize, to: usize| {
+            let (from, to) = (from.min(n), to.min(n));
+            if from < to {
+                v[from] += 1;
+                v[to] -= 1;
             }
         };
+        let mut use_from = None;
         for i in 0..n {
             if let Some((open, close)) = self.invocation(i) {
-                mark(&mut regions.in_macro, open + 1, close);
-                if ASM_MACROS.contains(&self.tokens[i].text.as_str()) {
-                    mark(&mut regions.in_asm, open + 1, close);
+                mark(in_macro, open + 1, close);
+                let name = self.tokens[i].text.as_str();
+                if ASM_MACROS.contains(&name) {
+                    mark(in_asm, open + 1, close);
+                }
+                if matches!(name, "concat" | "stringify") {
+                    mark(in_concat, open + 1, close);
                 }
             }
             if is_ident(self.get(i), "macro_rules")
                 && is_punct(self.get(i + 1), "!")
                 && is_open(self.get(i + 3))
             {
-                mark(&mut regions.in_macro, i + 4, self.close[i + 3]);
+                mark(in_macro, i + 4, self.close[i + 3]);
             }
-            if is_ident(self.get(i), "use") {
-                let end = (i..n).find(|&k| is_punct(self.get(k), ";")).unwrap_or(n);
-                mark(&mut regions.in_use, i + 1, end);
+            // A `use` item runs to its `;` (`use<'a>` in a bound is no
+            // item).
+            if is_ident(self.get(i), "use") && use_from.is_none() && !is_punct(self.get(i + 1), "<")
+            {
+                use_from = Some(i + 1);
+            }
+            if let Some(from) = use_from
+                && (is_punct(self.get(i), ";") || i + 1 == n)
+            {
+                mark(in_use, from, i + 1);
+                use_from = None;
             }
             if is_punct(self.get(i), "#") {
                 let open = if is_punct(self.get(i + 1), "!") {
@@ -592,11 +606,26 @@ impl Parsed {
                     i + 1
                 };
                 if is_punct(self.get(open), "[") {
-                    mark(&mut regions.in_attribute, open + 1, self.close[open]);
+                    mark(in_attribute, open + 1, self.close[open]);
                 }
             }
         }
-        regions
+        let [in_macro, in_use, in_attribute, in_asm, in_concat] = deltas.map(|d| {
+            d.iter()
+                .take(n)
+                .scan(0i32, |depth, delta| {
+                    *depth += delta;
+                    Some(*depth > 0)
+                })
+                .collect()
+        });
+        Regions {
+            in_macro,
+            in_use,
+            in_attribute,
+            in_asm,
+            in_concat,
+        }
     }
 }
 
@@ -606,6 +635,8 @@ struct Regions {
     in_attribute: Vec<bool>,
     /// Inside the arguments of `asm!`, `global_asm!` or `naked_asm!`.
     in_asm: Vec<bool>,
+    /// Inside the arguments of `concat!` or `stringify!`.
+    in_concat: Vec<bool>,
 }
 
 // ---------------------------------------------------------------------------
@@ -677,7 +708,16 @@ pub fn host_reads(file: &str, source: &str) -> Vec<Finding> {
             }
             let in_attribute = regions.in_attribute[i];
             let attribute_or_macro = in_attribute || regions.in_macro[i];
-            if t.text == "path" && attribute_or_macro && is_punct(next, "=") {
+            // In a macro, `path = "…"` (or a value still to come) can become
+            // an attribute; `path = p` is a named argument.
+            let value = parsed.get(i + 2);
+            let attribute_value = value.is_some_and(|v| v.kind == Kind::Str)
+                || is_punct(value, "$")
+                || is_punct(parsed.get(i + 3), "!");
+            if t.text == "path"
+                && is_punct(next, "=")
+                && (in_attribute || (regions.in_macro[i] && attribute_value))
+            {
                 found.insert((
                     t.line,
                     if in_attribute {
@@ -733,10 +773,12 @@ pub fn host_reads(file: &str, source: &str) -> Vec<Finding> {
                 found.insert((line, message));
             }
         }
+        // The outermost `concat!`, whose text includes the nested ones'.
         if let Some((open, close)) = parsed.invocation(i)
             && matches!(t.text.as_str(), "concat" | "stringify")
+            && !regions.in_concat[i]
         {
-            let text = joined(&parsed, &t.text, open, close);
+            let text = joined(&parsed, &t.text, open, close, 0);
             for (_, message) in directives(&text, true) {
                 found.insert((t.line, message));
             }
@@ -752,10 +794,19 @@ pub fn host_reads(file: &str, source: &str) -> Vec<Finding> {
         .collect()
 }
 
+/// How deep nested `concat!`s are followed; deeper ones count as a
+/// [`HOLE`] (and the recursion cannot overflow the stack).
+const MAX_CONCAT_DEPTH: usize = 32;
+
 /// The text a `concat!` or `stringify!` between `open` and `close` makes,
-/// with [`HOLE`] for what is not known until it expands.
-fn joined(parsed: &Parsed, name: &str, open: usize, close: usize) -> String {
+/// with [`HOLE`] for what is not known until it expands; `depth` is how
+/// many `concat!`s it is nested in.
+fn joined(parsed: &Parsed, name: &str, open: usize, close: usize, depth: usize) -> String {
     let mut text = String::new();
+    if depth > MAX_CONCAT_DEPTH {
+        text.push(HOLE);
+        return text;
+    }
     if name == "stringify" {
         // Joined without spaces: whatever rustc puts between tokens, this
         // finds a directive in at least as many places.
@@ -770,7 +821,7 @@ fn joined(parsed: &Parsed, name: &str, open: usize, close: usize) -> String {
         if let Some((inner_open, inner_close)) = parsed.invocation(i)
             && matches!(t.text.as_str(), "concat" | "stringify")
         {
-            text.push_str(&joined(parsed, &t.text, inner_open, inner_close));
+            text.push_str(&joined(parsed, &t.text, inner_open, inner_close, depth + 1));
             i = inner_close + 1;
             continue;
         }
@@ -835,9 +886,11 @@ fn directive_names(text: &str, assembler: bool) -> impl Iterator<Item = String> 
         if c != '.' || glued {
             return None;
         }
+        // Up to the next `.`: no directive that reads has one in its name,
+        // and so each character is read once however many names follow.
         let name: String = text[at + 1..]
             .chars()
-            .take_while(|&c| is_name_char(c))
+            .take_while(|&c| c != '.' && is_name_char(c))
             .collect::<String>()
             .to_lowercase();
         if READING_DIRECTIVES.contains(&name.as_str()) {
@@ -1142,7 +1195,7 @@ fn literals(parsed: &Parsed) -> Vec<(u32, String)> {
         {
             found.push((
                 t.line,
-                joined(parsed, "concat", open, close).replace(HOLE, "\n"),
+                joined(parsed, "concat", open, close, 0).replace(HOLE, "\n"),
             ));
             i = close + 1;
             continue;
@@ -1298,6 +1351,31 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_takes_linear_time_and_no_deep_recursion() {
+        let depth = 200_000;
+        let nested_macros = format!(
+            "{}include_str!(\"/x\"){}",
+            "m!(".repeat(depth),
+            ")".repeat(depth)
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(host_reads("x.rs", &nested_macros).len(), 1);
+        let nested_concat = format!(
+            "{}\".incbin\"{}",
+            "concat!(".repeat(depth),
+            ")".repeat(depth)
+        );
+        // The string itself, and the too-deep `concat!` as a piece
+        // filled in later.
+        assert_eq!(host_reads("x.rs", &nested_concat).len(), 2);
+        let names = format!("global_asm!(\"{}\");", "{}.".repeat(depth));
+        assert!(!host_reads("x.rs", &names).is_empty());
+        let uses = "use ".repeat(depth);
+        assert!(host_reads("x.rs", &uses).is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
     fn a_shebang_line_is_skipped_as_rustc_skips_it() {
         // Lexed as code, the quote would open a string hiding line 2.
         assert_eq!(
@@ -1369,6 +1447,8 @@ mod tests {
             "macro_rules! csr { ($(#[$doc:meta])* $name:ident, $csr:literal) => { $(#[$doc])* fn $name() {} } }",
             "fn f() { let c = '\"'; let s = \"include_str!\"; }",
             "fn f<'a>(x: &'a str) -> &'a str { x } const C: char = 'x';",
+            "fn f(p: &str) { println!(\"{path}\", path = p); }",
+            "fn f() -> impl Sized + use<> { let env = 1; env }",
         ] {
             assert_eq!(messages(source), Vec::<String>::new(), "refused: {source}");
         }
