@@ -1139,6 +1139,28 @@ mod tests {
     }
 
     #[test]
+    fn symlink_and_submodule_patches_exit_103_although_their_paths_are_clean() {
+        // The CLI used to re-derive the code from the path, which is clean
+        // here, and said 102 (not editable).
+        let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+        for text in [
+            "diff --git a/kernel/src/link.rs b/kernel/src/link.rs\nnew file mode 120000\n\
+             --- /dev/null\n+++ b/kernel/src/link.rs\n@@ -0,0 +1 @@\n+/etc/passwd\n",
+            "diff --git a/kernel/src/sub b/kernel/src/sub\nnew file mode 160000\n\
+             --- /dev/null\n+++ b/kernel/src/sub\n@@ -0,0 +1 @@\n+Subproject commit 0123\n",
+        ] {
+            let patch = numbered_patch(text);
+            let err = check_change(&lab, "patch 1 (x.patch)", &patch.files[0]).unwrap_err();
+            assert_eq!(err.exit_code(), exit::PATCH_UNSAFE_PATH, "{err}");
+        }
+        let patch = numbered_patch(
+            "--- a/user/src/bin/sh.rs\n+++ b/user/src/bin/sh.rs\n@@ -1 +1 @@\n-a\n+b\n",
+        );
+        let err = check_change(&lab, "patch 1 (x.patch)", &patch.files[0]).unwrap_err();
+        assert_eq!(err.exit_code(), exit::PATCH_NOT_EDITABLE, "{err}");
+    }
+
+    #[test]
     fn hunk_failures_name_the_file_line_and_hunk() {
         let patch = numbered_patch(
             "--- a/kernel/src/vm.rs\n+++ b/kernel/src/vm.rs\n@@ -1 +1 @@\n-a\n+b\n@@ -210,1 +210,1 @@\n-c\n+d\n",
