@@ -1203,17 +1203,14 @@ fn literals(parsed: &Parsed) -> Vec<(u32, String)> {
         if is_punct(Some(t), "[") {
             let close = parsed.close[i];
             let inner = &tokens[i + 1..close.min(tokens.len())];
-            let chars = inner.iter().step_by(2).all(|t| t.kind == Kind::Char)
-                && inner
-                    .iter()
-                    .skip(1)
-                    .step_by(2)
-                    .all(|t| is_punct(Some(t), ","));
-            if chars && inner.len() >= 3 {
-                found.push((
-                    t.line,
-                    inner.iter().step_by(2).map(|t| t.text.as_str()).collect(),
-                ));
+            let text: Option<String> = inner.iter().step_by(2).map(element_char).collect();
+            let commas = inner
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .all(|t| is_punct(Some(t), ","));
+            if let Some(text) = text.filter(|_| commas && inner.len() >= 3) {
+                found.push((t.line, text));
                 i = close + 1;
                 continue;
             }
@@ -1224,6 +1221,28 @@ fn literals(parsed: &Parsed) -> Vec<(u32, String)> {
         i += 1;
     }
     found
+}
+
+/// The character an element of an array literal spells: a char or byte
+/// literal, or an integer that is a printable ASCII code (`0x4f`, `75u8`).
+fn element_char(t: &Token) -> Option<char> {
+    match t.kind {
+        Kind::Char => t.text.chars().next(),
+        Kind::Number => {
+            let digits = t.text.replace('_', "");
+            // Without a type suffix (`u8`, `i32`): no digit is a `u` or `i`.
+            let digits = &digits[..digits.find(['u', 'i']).unwrap_or(digits.len())];
+            let value = match digits.get(..2) {
+                Some("0x") => u8::from_str_radix(&digits[2..], 16),
+                Some("0o") => u8::from_str_radix(&digits[2..], 8),
+                Some("0b") => u8::from_str_radix(&digits[2..], 2),
+                _ => digits.parse(),
+            }
+            .ok()?;
+            (value.is_ascii_graphic() || value == b' ').then_some(char::from(value))
+        }
+        _ => None,
+    }
 }
 
 /// Does `text` contain `term` as a whole: not inside a longer word?
@@ -1619,6 +1638,10 @@ mod tests {
             ["kernel/src/x.rs:1: the string \"usertests\" spells the test program \"usertests\""]
         );
         assert_eq!(
+            reasons("const V: [u8; 5] = [b':', b' ', 0x4f, 75u8, 0x21];"),
+            ["kernel/src/x.rs:1: the string \": OK!\" spells the verdict word \"OK\""]
+        );
+        assert_eq!(
             reasons("const P: &str = concat!(\"lazy\", \"tests -k \", $t);"),
             [
                 "kernel/src/x.rs:1: the string \"lazytests -k \\n\" spells the test program \"lazytests\" and the token flag \"-k\""
@@ -1639,6 +1662,8 @@ mod tests {
             "const S: &str = \"virtio disk FEATURES_OK unset\";",
             "const S: &str = \"kmem\"; const T: &str = \"pipe\"; const U: &str = \"--kill\";",
             "const S: &str = \"BOOKED\";",
+            "const T: [u64; 4] = [79, 75, 1 << 40, 3];",
+            "const U: [u8; 3] = [79, 75, 0];",
         ] {
             assert_eq!(reasons(source), Vec::<String>::new(), "flagged: {source}");
         }
