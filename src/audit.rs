@@ -58,6 +58,15 @@
 //! Cargo files and linker scripts are grader-owned and restored before the
 //! audit runs. The build sandbox is the second line of defence should
 //! anything get past this one.
+//!
+//! The review audit reads the literals that can reach the console: strings
+//! of every kind, arrays of char, byte or ASCII-code literals, and
+//! `concat!`s joined, and flags each that spells a term of the lab's
+//! [`Vocabulary`] as a whole word (`OK` in `FEATURES_OK` is no verdict),
+//! naming the most specific terms. It is a heuristic for a person: text
+//! built at run time from single characters or arithmetic escapes it, which
+//! is why the per-run token and the verdict checks, not this, decide the
+//! score.
 
 use std::collections::BTreeSet;
 use std::fmt;
