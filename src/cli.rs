@@ -16,7 +16,6 @@ use crate::exit;
 use crate::grade::{self, GradeError, Options, Readiness};
 use crate::kbuild::{BuildCache, BuildError, BuildOptions};
 use crate::lab::{self, Lab, LabError};
-use crate::patch::PatchError;
 use crate::plan::{Plan, PlanError, TestFilter, Token};
 use crate::progress::Progress;
 use crate::qemu::{self, QemuError};
@@ -263,24 +262,10 @@ fn plan_failure(e: PlanError) -> Failure {
     Failure::new(code, format!("failed to {}", chain(&e)))
 }
 
-/// The exit code and message for a submission that was refused.
+/// The exit code and message for a submission that was refused (the
+/// error kind owns its code).
 pub fn submission_failure(e: &SubmissionError) -> Failure {
-    let code = match e {
-        SubmissionError::Forbidden { path, .. } => {
-            if crate::submission::path_problem(path).is_some() {
-                exit::PATCH_UNSAFE_PATH
-            } else {
-                exit::PATCH_NOT_EDITABLE
-            }
-        }
-        SubmissionError::BadPatch(PatchError::Empty { .. }) => exit::PATCH_EMPTY,
-        SubmissionError::BadPatch(_) => exit::PATCH_NOT_A_PATCH,
-        SubmissionError::DoesNotApply { .. } => exit::PATCH_DOES_NOT_APPLY,
-        SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
-        SubmissionError::GitMissing => exit::MISSING_TOOL,
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, chain(e))
+    Failure::new(e.exit_code(), chain(e))
 }
 
 fn grade_failure(e: GradeError) -> Failure {

@@ -22,6 +22,9 @@ pub const PATCH_NOT_A_PATCH: u8 = 104;
 pub const PATCH_EMPTY: u8 = 105;
 /// A patch does not apply to the starter tree.
 pub const PATCH_DOES_NOT_APPLY: u8 = 106;
+/// The submission's source would read the grading machine's files or build
+/// environment when built (`include_str!`, `env!`, `#[path]`, `.incbin`, …).
+pub const SOURCE_REFUSED: u8 = 107;
 /// A patch file named for grading is missing, a directory or unreadable.
 pub const PATCH_UNREADABLE: u8 = 108;
 /// Something xvlab needs is missing: QEMU, git, cargo or the Rust target
@@ -75,6 +78,11 @@ pub const ALL: &[(u8, &str, &str)] = &[
         PATCH_DOES_NOT_APPLY,
         "PATCH_DOES_NOT_APPLY",
         "a patch does not apply to the starter tree",
+    ),
+    (
+        SOURCE_REFUSED,
+        "SOURCE_REFUSED",
+        "the source would read the grading machine's files or environment when built",
     ),
     (
         PATCH_UNREADABLE,

@@ -26,6 +26,7 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
 use crate::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::audit::Vocabulary;
 use crate::check::{self, TestResult};
 use crate::deadline::{self, DeadlineError, References, Scaling};
 use crate::image::{self, ImageError};
@@ -342,7 +343,7 @@ pub async fn grade(
             log,
             duration,
         } => {
-            let report = Report::not_built(
+            let mut report = Report::not_built(
                 rubric,
                 plan,
                 &prepared.description,
@@ -350,6 +351,7 @@ pub async fn grade(
                 &log,
                 started.elapsed(),
             );
+            report.add_review(prepared.review(&Vocabulary::from_rubric(rubric)));
             if let Some(dir) = &options.keep {
                 keep(dir, plan, Some(prepared.path()), &log, &[], &report)?;
             }
@@ -376,6 +378,12 @@ pub async fn grade(
         started.elapsed(),
     );
     report.interrupted = cancel.is_cancelled();
+    report.add_review(ready.prepared.review(&Vocabulary::from_rubric(rubric)));
+    // Lines no real run of the test programs prints: the tests that read
+    // them already failed; an instructor should know why.
+    for evidence in check::forgery_evidence(plan, &outcomes) {
+        report.flag_for_review(format!("forged console output: {evidence}"));
+    }
     if let Some(dir) = &options.keep {
         keep(
             dir,

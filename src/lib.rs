@@ -2,6 +2,7 @@
 //! xv6-style RISC-V kernel written in Rust.
 
 pub mod assets;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod deadline;

@@ -4,7 +4,11 @@
 //!
 //! The model holds what every rendering needs and nothing a rendering
 //! decides: results per test (from `check`), a summary per VM, the build's
-//! outcome and the run's wall-clock time. Score and maximum are derived
+//! outcome, the run's wall-clock time, and what an instructor should look
+//! at before trusting the score ([`Report::review`]: literals of the
+//! source that spell verdicts, found before the build, and whatever later
+//! checks add with [`Report::flag_for_review`]); review flags are never
+//! scored, and only instructors see them on Gradescope. Score and maximum are derived
 //! from the tests, so they cannot disagree with them. Renderers are pure
 //! functions of a report, which keeps them deterministic for snapshot tests.
 
@@ -14,6 +18,7 @@ pub mod json;
 
 use std::time::Duration;
 
+use crate::audit::ReviewFlag;
 use crate::check::{self, Failure, TestResult};
 use crate::plan::Plan;
 use crate::rubric::Rubric;
@@ -44,6 +49,9 @@ pub struct Report {
     /// Ctrl-C stopped the grading: tests whose VMs did not run to the end
     /// are not run (see [`TestResult::not_run`]).
     pub interrupted: bool,
+    /// For an instructor, not scored: why this result may not be what it
+    /// seems (see [`Report::flag_for_review`]).
+    pub review: Vec<ReviewFlag>,
 }
 
 /// Whether the build ran in the build sandbox ([`crate::sandbox`]).
@@ -242,6 +250,7 @@ impl Report {
             sessions,
             execution_time,
             interrupted: false,
+            review: Vec::new(),
         }
     }
 
@@ -262,6 +271,18 @@ impl Report {
     /// The tests without a verdict because the grading was interrupted.
     pub fn not_run(&self) -> usize {
         self.tests.iter().filter(|t| t.not_run).count()
+    }
+
+    /// Flag the submission for an instructor's review: `reason` is a
+    /// sentence fragment (`verdict lines without a valid seal`). Flags do
+    /// not change the score.
+    pub fn flag_for_review(&mut self, reason: impl Into<String>) {
+        self.review.push(ReviewFlag::new(reason));
+    }
+
+    /// Add review flags found elsewhere (e.g. in the source, with where).
+    pub fn add_review(&mut self, flags: impl IntoIterator<Item = ReviewFlag>) {
+        self.review.extend(flags);
     }
 
     pub fn score(&self) -> u32 {
@@ -324,6 +345,17 @@ pub fn seconds_text(d: Duration) -> String {
 fn seconds_value(d: Duration) -> f64 {
     // Millisecond precision keeps float noise out of the output.
     d.as_millis() as f64 / 1000.0
+}
+
+/// The review flags as plain text, one per line, for the `output` of
+/// Gradescope's hidden review entry.
+pub fn review_text(report: &Report) -> String {
+    let mut s = String::from("for instructors (not scored): check this submission by hand\n");
+    for flag in &report.review {
+        s.push_str(&flag.to_string());
+        s.push('\n');
+    }
+    s
 }
 
 /// A test's failure as plain text, for the `output` fields of the JSON
@@ -499,6 +531,19 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
         )
     }
 
+    /// A perfect report whose source spells verdicts, with a flag added at
+    /// run time too.
+    pub(crate) fn flagged_report() -> Report {
+        let mut report = perfect_report();
+        report.add_review([ReviewFlag::at(
+            "kernel/src/trap.rs",
+            12,
+            "the string \"test sbrkarg: OK\" spells the verdict line \"test sbrkarg: OK\"",
+        )]);
+        report.flag_for_review("verdict lines without a valid seal");
+        report
+    }
+
     pub(crate) fn not_built_report() -> Report {
         Report::not_built(
             &rubric(),
@@ -552,6 +597,9 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
         assert_eq!(n.max_score(), 29);
         assert!(!n.built());
         assert!(n.sessions.is_empty());
+        // Review flags are not scored.
+        assert_eq!(flagged_report().score(), 29);
+        assert!(flagged_report().full_marks());
     }
 
     #[test]

@@ -431,7 +431,7 @@ fn print_evidence(report: &Report, case: &Case) {
 }
 
 enum CaseOutcome {
-    Graded(Report),
+    Graded(Box<Report>),
     Refused { code: u8, message: String },
 }
 
@@ -484,7 +484,7 @@ async fn grade_case(
     )
     .await
     {
-        Ok(graded) => Ok(CaseOutcome::Graded(graded.report)),
+        Ok(graded) => Ok(CaseOutcome::Graded(Box::new(graded.report))),
         Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
             let failure = crate::cli::submission_failure(&e);
             Ok(CaseOutcome::Refused {

@@ -18,8 +18,15 @@
 //! Either way it ends with a sweep that makes every grader-owned file the
 //! pristine one again and removes anything that is not a regular file — a
 //! second line of defence should git ever read a patch differently from
-//! [`crate::patch`]. The [`tempfile::TempDir`] inside [`Prepared`] owns the
-//! tree, so an error at any step leaves nothing behind.
+//! [`crate::patch`] — and then audits every changed Rust file
+//! ([`crate::audit::host_reads`]): a construct that would read the grading
+//! machine's files or environment at build time refuses the submission
+//! before anything is built. The [`tempfile::TempDir`] inside [`Prepared`]
+//! owns the tree, so an error at any step leaves nothing behind.
+//!
+//! The changed sources stay in memory with the tree, for
+//! [`Prepared::review`]: the literals that spell what the grader looks for,
+//! flagged for an instructor rather than refused.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +35,8 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::audit::{self, Finding, ReviewFlag, Vocabulary};
+use crate::exit;
 use crate::git::{Git, GitError};
 use crate::lab::Lab;
 use crate::patch::{self, ChangeKind, FileChange, Patch, PatchError, escape};
@@ -35,14 +44,45 @@ use crate::patch::{self, ChangeKind, FileChange, Patch, PatchError, escape};
 /// At most this many notes about ignored files are listed one by one.
 const MAX_NOTES: usize = 20;
 
+/// At most this many audit findings are listed one by one.
+const MAX_FINDINGS: usize = 20;
+
+/// Set to `1`, preparation skips the host-read audit: for tests only, which
+/// show that the build sandbox stops host reads on its own.
+pub const SKIP_AUDIT_ENV: &str = "XVLAB_TEST_SKIP_AUDIT";
+
+/// Why a path was refused, which decides the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForbiddenKind {
+    /// A plain path inside the tree that the lab does not let submissions
+    /// change (`user/…`, build files).
+    NotEditable,
+    /// A path that is not a plain relative path inside the tree (`..`,
+    /// absolute, `.git`), or a symbolic link, submodule or special file.
+    UnsafePath,
+}
+
 /// Why a submission cannot be prepared. Each variant is its own kind of
-/// fault for the CLI's exit code; messages are standalone lines.
+/// fault with its own exit code ([`SubmissionError::exit_code`]); messages
+/// are standalone lines.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmissionError {
     /// A patch touches, or a work tree holds, a path submissions may not
     /// have (outside the tree, not editable, a symbolic link, …).
     #[error("{message}")]
-    Forbidden { path: String, message: String },
+    Forbidden {
+        path: String,
+        kind: ForbiddenKind,
+        message: String,
+    },
+    /// The changed source would read the grading machine's files or build
+    /// environment when built (`include_str!`, `#[path]`, `.incbin`, …).
+    /// The message lists the findings, one `file:line: what` per line.
+    #[error("{message}")]
+    SourceRefused {
+        findings: Vec<Finding>,
+        message: String,
+    },
     /// A patch file is empty, not a patch, malformed or too large.
     #[error(transparent)]
     BadPatch(#[from] PatchError),
@@ -78,6 +118,31 @@ pub enum SubmissionError {
     /// The pristine tree could not be read from xvlab's assets.
     #[error(transparent)]
     Assets(#[from] AssetError),
+}
+
+impl SubmissionError {
+    /// The exit code of `xvlab` for this refusal or fault (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SubmissionError::Forbidden {
+                kind: ForbiddenKind::NotEditable,
+                ..
+            } => exit::PATCH_NOT_EDITABLE,
+            SubmissionError::Forbidden {
+                kind: ForbiddenKind::UnsafePath,
+                ..
+            } => exit::PATCH_UNSAFE_PATH,
+            SubmissionError::SourceRefused { .. } => exit::SOURCE_REFUSED,
+            SubmissionError::BadPatch(PatchError::Empty { .. }) => exit::PATCH_EMPTY,
+            SubmissionError::BadPatch(_) => exit::PATCH_NOT_A_PATCH,
+            SubmissionError::DoesNotApply { .. } => exit::PATCH_DOES_NOT_APPLY,
+            SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
+            SubmissionError::GitMissing => exit::MISSING_TOOL,
+            SubmissionError::NotAKernelTree { .. }
+            | SubmissionError::Io { .. }
+            | SubmissionError::Assets(_) => exit::FAILURE,
+        }
+    }
 }
 
 fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
@@ -172,6 +237,9 @@ pub struct Prepared {
     pub changed: Vec<ChangedFile>,
     /// Things the student should know, e.g. changes that were ignored.
     pub notes: Vec<String>,
+    /// The changed and added Rust files, as (path, text), for
+    /// [`Prepared::review`].
+    sources: Vec<(String, String)>,
 }
 
 impl Prepared {
@@ -184,6 +252,56 @@ impl Prepared {
     /// return where it is.
     pub fn keep(self) -> PathBuf {
         self.dir.keep()
+    }
+
+    /// The literals of the changed source that spell what the grader looks
+    /// for (see [`audit::review`]), for an instructor to look at; in file
+    /// order.
+    pub fn review(&self, vocabulary: &Vocabulary) -> Vec<ReviewFlag> {
+        self.sources
+            .iter()
+            .flat_map(|(path, text)| audit::review(path, text, vocabulary))
+            .collect()
+    }
+
+    /// Read the changed Rust files of the tree and refuse the submission
+    /// if any of them would read the host when built.
+    fn audit(&mut self) -> Result<(), SubmissionError> {
+        for file in &self.changed {
+            if file.change == Change::Deleted || !file.path.ends_with(".rs") {
+                continue;
+            }
+            let path = self.dir.path().join(&file.path);
+            let bytes =
+                std::fs::read(&path).map_err(io_error(format!("read `{}`", path.display())))?;
+            // rustc refuses a file that is not UTF-8; lossy text still shows
+            // the audit everything that could be code.
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            self.sources.push((file.path.clone(), text));
+        }
+        if std::env::var_os(SKIP_AUDIT_ENV).is_some_and(|v| v == "1") {
+            return Ok(());
+        }
+        let findings: Vec<Finding> = self
+            .sources
+            .iter()
+            .flat_map(|(path, text)| audit::host_reads(path, text))
+            .collect();
+        if findings.is_empty() {
+            return Ok(());
+        }
+        let mut lines: Vec<String> = findings
+            .iter()
+            .take(MAX_FINDINGS)
+            .map(Finding::to_string)
+            .collect();
+        if findings.len() > MAX_FINDINGS {
+            lines.push(format!("… and {} more", findings.len() - MAX_FINDINGS));
+        }
+        Err(SubmissionError::SourceRefused {
+            message: lines.join("\n"),
+            findings,
+        })
     }
 }
 
@@ -203,16 +321,20 @@ impl Submission {
         parent: &Path,
     ) -> Result<Prepared, SubmissionError> {
         let pristine = Pristine::load(assets)?;
-        match self {
-            Submission::Starter => Ok(Prepared {
+        let mut prepared = match self {
+            Submission::Starter => Prepared {
                 dir: pristine.write_to_temp(parent)?,
                 description: "the starter tree".to_string(),
                 changed: Vec::new(),
                 notes: Vec::new(),
-            }),
-            Submission::Patches(inputs) => prepare_patches(&pristine, lab, inputs, parent),
-            Submission::WorkTree(dir) => prepare_work_tree(&pristine, lab, dir, parent),
-        }
+                sources: Vec::new(),
+            },
+            Submission::Patches(inputs) => prepare_patches(&pristine, lab, inputs, parent)?,
+            Submission::WorkTree(dir) => prepare_work_tree(&pristine, lab, dir, parent)?,
+        };
+        // Before anything is built: the build is what would read the host.
+        prepared.audit()?;
+        Ok(prepared)
     }
 }
 
@@ -427,6 +549,7 @@ fn prepare_patches(
         description,
         changed,
         notes,
+        sources: Vec::new(),
     })
 }
 
@@ -480,12 +603,16 @@ fn check_change(lab: &Lab, label: &str, change: &FileChange) -> Result<(), Submi
             _ => "changes",
         };
         let shown = escape(path);
-        let refuse = |message: String| SubmissionError::Forbidden {
+        let refuse = |kind: ForbiddenKind, message: String| SubmissionError::Forbidden {
             path: path.to_string(),
+            kind,
             message,
         };
         if let Some(problem) = path_problem(path) {
-            return Err(refuse(format!("{label} {verb} `{shown}`: {problem}")));
+            return Err(refuse(
+                ForbiddenKind::UnsafePath,
+                format!("{label} {verb} `{shown}`: {problem}"),
+            ));
         }
         for mode in [change.old_mode, change.new_mode].into_iter().flatten() {
             let what = match mode & 0o170000 {
@@ -494,15 +621,21 @@ fn check_change(lab: &Lab, label: &str, change: &FileChange) -> Result<(), Submi
                 0o160000 => "a submodule".to_string(),
                 _ => format!("something with file mode {mode:o}"),
             };
-            return Err(refuse(format!(
-                "{label} makes `{shown}` {what}: submissions may only contain regular files"
-            )));
+            return Err(refuse(
+                ForbiddenKind::UnsafePath,
+                format!(
+                    "{label} makes `{shown}` {what}: submissions may only contain regular files"
+                ),
+            ));
         }
         if !lab.is_editable(path) {
-            return Err(refuse(format!(
-                "{label} {verb} `{shown}`, which submissions may not change: {}",
-                editable_hint(lab)
-            )));
+            return Err(refuse(
+                ForbiddenKind::NotEditable,
+                format!(
+                    "{label} {verb} `{shown}`, which submissions may not change: {}",
+                    editable_hint(lab)
+                ),
+            ));
         }
     }
     Ok(())
@@ -711,6 +844,7 @@ fn prepare_work_tree(
             if let Some(problem) = path_problem(rel) {
                 return Err(SubmissionError::Forbidden {
                     path: rel.to_string(),
+                    kind: ForbiddenKind::UnsafePath,
                     message: format!("work tree {shown} has `{shown_rel}`: {problem}"),
                 });
             }
@@ -724,6 +858,7 @@ fn prepare_work_tree(
                 EntryKind::Symlink | EntryKind::Other => {
                     return Err(SubmissionError::Forbidden {
                         path: rel.to_string(),
+                        kind: ForbiddenKind::UnsafePath,
                         message: format!(
                             "work tree {shown} has `{shown_rel}` as a symbolic link or special file: \
                              submissions may only contain regular files"
@@ -776,6 +911,7 @@ fn prepare_work_tree(
         description: format!("work tree {shown}"),
         changed,
         notes,
+        sources: Vec::new(),
     })
 }
 
@@ -1024,6 +1160,28 @@ mod tests {
             .unwrap()
             .patches
             .remove(0)
+    }
+
+    #[test]
+    fn symlink_and_submodule_patches_exit_103_although_their_paths_are_clean() {
+        // The CLI used to re-derive the code from the path, which is clean
+        // here, and said 102 (not editable).
+        let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+        for text in [
+            "diff --git a/kernel/src/link.rs b/kernel/src/link.rs\nnew file mode 120000\n\
+             --- /dev/null\n+++ b/kernel/src/link.rs\n@@ -0,0 +1 @@\n+/etc/passwd\n",
+            "diff --git a/kernel/src/sub b/kernel/src/sub\nnew file mode 160000\n\
+             --- /dev/null\n+++ b/kernel/src/sub\n@@ -0,0 +1 @@\n+Subproject commit 0123\n",
+        ] {
+            let patch = numbered_patch(text);
+            let err = check_change(&lab, "patch 1 (x.patch)", &patch.files[0]).unwrap_err();
+            assert_eq!(err.exit_code(), exit::PATCH_UNSAFE_PATH, "{err}");
+        }
+        let patch = numbered_patch(
+            "--- a/user/src/bin/sh.rs\n+++ b/user/src/bin/sh.rs\n@@ -1 +1 @@\n-a\n+b\n",
+        );
+        let err = check_change(&lab, "patch 1 (x.patch)", &patch.files[0]).unwrap_err();
+        assert_eq!(err.exit_code(), exit::PATCH_NOT_EDITABLE, "{err}");
     }
 
     #[test]

@@ -87,6 +87,10 @@ struct Home {
 
 impl Home {
     fn new(timeout: &str) -> Home {
+        Home::with_rubric(&RUBRIC.replace("TIMEOUT", timeout))
+    }
+
+    fn with_rubric(rubric: &str) -> Home {
         let dir = tempfile::tempdir().unwrap();
         copy_tree(&repo().join("labs"), &dir.path().join("labs"));
         copy_tree(
@@ -94,11 +98,7 @@ impl Home {
             &dir.path().join("reference-kernel"),
         );
         copy_tree(&repo().join("grading"), &dir.path().join("grading"));
-        std::fs::write(
-            dir.path().join("grading/lazy/rubric.toml"),
-            RUBRIC.replace("TIMEOUT", timeout),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("grading/lazy/rubric.toml"), rubric).unwrap();
         Home { dir }
     }
 
@@ -514,10 +514,31 @@ fn bad_patches_get_one_clear_message_and_a_distinct_exit_code_each() {
         "this is not a patch\nat all\n",
     );
     let empty = patch_file(files.path(), "empty.patch", "");
+    // The paths are clean: the variant says it is a link or a submodule,
+    // the CLI does not guess from the path.
+    let symlink = patch_file(
+        files.path(),
+        "symlink.patch",
+        "diff --git a/kernel/src/link.rs b/kernel/src/link.rs\nnew file mode 120000\n\
+         --- /dev/null\n+++ b/kernel/src/link.rs\n@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n",
+    );
+    let submodule = patch_file(
+        files.path(),
+        "submodule.patch",
+        "diff --git a/kernel/src/sub b/kernel/src/sub\nnew file mode 160000\nindex 0000000..1234567\n\
+         --- /dev/null\n+++ b/kernel/src/sub\n@@ -0,0 +1 @@\n+Subproject commit 1234567890123456789012345678901234567890\n",
+    );
+    let reads_host = patch_file(
+        files.path(),
+        "reads-host.patch",
+        "--- /dev/null\n+++ b/kernel/src/evil.rs\n@@ -0,0 +1 @@\n+pub const P: &str = include_str!(\"/etc/passwd\");\n",
+    );
 
-    let cases: [(&str, &str, u8, &str); 5] = [
+    let cases: [(&str, &str, u8, &str); 8] = [
         ("user/", user.as_str(), 102, "user/src/bin/lazytests.rs"),
         ("../", dotdot.as_str(), 103, ".."),
+        ("symlink", symlink.as_str(), 103, "a symbolic link"),
+        ("submodule", submodule.as_str(), 103, "a submodule"),
         ("garbage", garbage.as_str(), 104, "not a patch"),
         ("empty", empty.as_str(), 105, "empty"),
         (
@@ -525,6 +546,12 @@ fn bad_patches_get_one_clear_message_and_a_distinct_exit_code_each() {
             not_applying.as_str(),
             106,
             "does not apply",
+        ),
+        (
+            "reads the host",
+            reads_host.as_str(),
+            107,
+            "kernel/src/evil.rs:1: include_str! reads a file of the grading machine",
         ),
     ];
     let mut codes = Vec::new();
@@ -543,7 +570,215 @@ fn bad_patches_get_one_clear_message_and_a_distinct_exit_code_each() {
         codes.push(code);
     }
     codes.dedup();
-    assert_eq!(codes.len(), 5);
+    assert_eq!(codes, [102, 103, 104, 105, 106, 107]);
+}
+
+/// A patch adding `kernel/src/evil.rs` with every way of reading the host
+/// that the audit refuses, one per line.
+const READS_HOST: &[&str] = &[
+    r#"pub const A: &str = include_str!("/etc/passwd");"#,
+    r#"pub const B: &[u8] = ::core::include_bytes!("/etc/passwd");"#,
+    r#"include!("/etc/evil.rs");"#,
+    r#"pub const D: &str = env!("HOME");"#,
+    r#"pub const E: Option<&str> = option_env!("HOME");"#,
+    "use core::include_str as innocent;",
+    r#"#[path = "/etc/evil.rs"] mod evil;"#,
+    r#"#[cfg_attr(all(), path = "/etc/evil.rs")] mod evil2;"#,
+    r#"core::arch::global_asm!(".incbin \"/etc/passwd\"");"#,
+    r#"core::arch::global_asm!(concat!(".inc", "lude \"/etc/x.s\""));"#,
+];
+
+fn reads_host_patch(dir: &Path) -> String {
+    let mut text = format!(
+        "--- /dev/null\n+++ b/kernel/src/evil.rs\n@@ -0,0 +1,{} @@\n",
+        READS_HOST.len()
+    );
+    for line in READS_HOST {
+        text.push_str(&format!("+{line}\n"));
+    }
+    patch_file(dir, "reads-host.patch", &text)
+}
+
+#[test]
+fn source_that_reads_the_host_is_refused_before_the_build_with_a_json_report() {
+    let home = Home::new("10s");
+    let files = tempfile::tempdir().unwrap();
+    let patch = reads_host_patch(files.path());
+    let results = files.path().join("report.json");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&[
+            "grade",
+            "lazy",
+            "--patch",
+            &patch,
+            "--format",
+            "json",
+            "--output",
+            &results.display().to_string(),
+        ])
+        .output();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(107), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    // Refused, so never built and no VM ran.
+    assert_eq!(report["build"]["status"], "refused", "{report:#}");
+    assert!(left.groups().is_empty());
+    assert_eq!(report["score"], 0);
+    let reason = report["build"]["reason"].as_str().unwrap();
+    for line in 1..=READS_HOST.len() {
+        let at = format!("kernel/src/evil.rs:{line}: ");
+        assert!(reason.contains(&at), "no finding at {at}: {reason}");
+        assert!(err.contains(&at), "no finding at {at}: {err}");
+    }
+    for construct in [
+        "include_str! reads",
+        "include_bytes! reads",
+        "include! reads",
+        "env! reads",
+        "option_env! reads",
+        "#[path]",
+        ".incbin",
+        ".include",
+    ] {
+        assert!(reason.contains(construct), "{construct}: {reason}");
+    }
+    assert!(
+        report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "failed"
+                && t["output"].as_str().unwrap().contains("include_str!"))
+    );
+    left.assert_no_temp_left();
+}
+
+#[test]
+fn the_test_only_switch_skips_the_audit() {
+    let home = Home::new("10s");
+    let files = tempfile::tempdir().unwrap();
+    // Not a module of the kernel, so it builds without reading anything;
+    // the audit alone refuses it.
+    let patch = patch_file(
+        files.path(),
+        "unused.patch",
+        "--- /dev/null\n+++ b/kernel/src/unused.rs\n@@ -0,0 +1 @@\n+pub const H: &str = env!(\"HOME\");\n",
+    );
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &patch])
+        .output();
+    assert_eq!(out.status.code(), Some(107), "{}", stderr(&out));
+    let mut run = Run::new(&home, "shell").args(&["grade", "lazy", "--patch", &patch]);
+    run.cmd.env("XVLAB_TEST_SKIP_AUDIT", "1");
+    let (out, _) = run.output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// The solution with `sys_exec` printing a verdict itself, as the
+/// canned-output mutant does.
+const PRINTS_VERDICT: &str = "\
+--- a/kernel/src/sysfile.rs
++++ b/kernel/src/sysfile.rs
+@@ -437,6 +437,10 @@ pub fn sys_exec() -> SysResult {
+     let mut path_buf = [0u8; MAXPATH];
+     let path = argpath(0, &mut path_buf)?;
+     let uargv = argaddr(1);
++    if path.ends_with(b\"sbrkarg\") {
++        crate::println!(\"test sbrkarg: OK\");
++        crate::proc::exit(0);
++    }
+ 
+     let mut args = ArgPages {
+         pages: [None; MAXARG],
+";
+
+/// A rubric whose test looks for `test sbrkarg: OK`, as the lazy lab's
+/// does (the fake QEMU's shell prints it when told to): the review's
+/// vocabulary comes from the rubric.
+const VERDICT_RUBRIC: &str = r#"
+lab = "lazy"
+title = "Lazy page allocation (test rubric)"
+total = 10
+
+[defaults]
+timeout = "10s"
+
+[[session]]
+name = "boot"
+commands = ["echo hi {token}"]
+
+[[session]]
+name = "usertests"
+cases = ["sbrkarg"]
+commands = ["echo test {case}: OK {token}"]
+
+[[test]]
+name = "echo hi"
+session = "boot"
+points = 5
+match = ['^hi {token}$']
+
+[[test]]
+name = "usertests: sbrkarg"
+session = "usertests"
+case = "sbrkarg"
+points = 5
+match = ['^test {case}: OK {token}$']
+"#;
+
+#[test]
+fn a_kernel_that_prints_a_verdict_is_flagged_for_review_in_every_format() {
+    let home = Home::with_rubric(VERDICT_RUBRIC);
+    let files = tempfile::tempdir().unwrap();
+    let patch = patch_file(files.path(), "forge.patch", PRINTS_VERDICT);
+    let flag = "kernel/src/sysfile.rs:441: the string \"test sbrkarg: OK\" spells the verdict line \"test sbrkarg: OK\"";
+
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &patch])
+        .output();
+    // Flagged, not refused: graded as usual.
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let review = text.find("Review: ").expect(&text);
+    assert!(review < text.find("build: OK").unwrap(), "{text}");
+    assert!(text.contains(&format!("    {flag}\n")), "{text}");
+
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &patch, "--format", "json"])
+        .output();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let review = report["review"].as_array().unwrap();
+    assert!(
+        review.iter().any(|r| r["file"] == "kernel/src/sysfile.rs"
+            && r["line"] == 441
+            && r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("\"test sbrkarg: OK\"")),
+        "{report:#}"
+    );
+    assert_eq!(report["score"], 10);
+
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &patch, "--format", "gradescope"])
+        .output();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let tests = report["tests"].as_array().unwrap();
+    let entry = tests
+        .iter()
+        .find(|t| t["name"] == "review: suspicious submission")
+        .expect("a review entry");
+    assert_eq!(entry["visibility"], "hidden");
+    assert_eq!(
+        (entry["score"].as_u64(), entry["max_score"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(
+        entry["output"].as_str().unwrap().contains(flag),
+        "{entry:#}"
+    );
+    assert_eq!(report["score"], 10);
 }
 
 #[test]

@@ -4,12 +4,19 @@
 //! `max_score`, `status` (`passed`/`failed`) and `output`.
 //!
 //! Visibility is left to Gradescope's defaults (and to the assignment's
-//! settings), since a rubric says nothing about it.
+//! settings), since a rubric says nothing about it — except for the one
+//! extra entry a report with review flags gets ([`REVIEW_TEST`]): worth
+//! nothing, `"visibility": "hidden"` (Gradescope shows hidden tests to
+//! instructors only), its `output` the flags; a student who tried to forge
+//! verdicts is not told what gave it away.
 
 use serde_json::{Value, json};
 
-use super::{Report, failure_text, summary_text};
+use super::{Report, failure_text, review_text, summary_text};
 use crate::check::TestResult;
+
+/// The name of the hidden test entry that carries review flags.
+pub const REVIEW_TEST: &str = "review: suspicious submission";
 
 /// The report as Gradescope's JSON value.
 pub fn to_value(report: &Report) -> Value {
@@ -23,7 +30,24 @@ pub(super) fn results(report: &Report, test: impl Fn(&TestResult) -> Value) -> V
         "score": report.score(),
         "execution_time": report.execution_time.as_secs_f64().round() as u64,
         "output": summary_text(report),
-        "tests": report.tests.iter().map(test).collect::<Vec<_>>(),
+        "tests": report
+            .tests
+            .iter()
+            .map(test)
+            .chain((!report.review.is_empty()).then(|| review_value(report)))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// The hidden entry for instructors that lists the review flags.
+fn review_value(report: &Report) -> Value {
+    json!({
+        "name": REVIEW_TEST,
+        "score": 0,
+        "max_score": 0,
+        "status": "failed",
+        "visibility": "hidden",
+        "output": review_text(report),
     })
 }
 
@@ -50,7 +74,9 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{faulted_report, mixed_report, not_built_report, perfect_report};
+    use crate::report::tests::{
+        faulted_report, flagged_report, mixed_report, not_built_report, perfect_report,
+    };
 
     #[test]
     fn mixed_report_snapshot() {
@@ -70,6 +96,43 @@ mod tests {
     #[test]
     fn faulted_report_snapshot() {
         insta::assert_json_snapshot!(to_value(&faulted_report()));
+    }
+
+    #[test]
+    fn flagged_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&flagged_report()));
+    }
+
+    #[test]
+    fn review_flags_are_one_hidden_entry_worth_nothing() {
+        let v = to_value(&flagged_report());
+        let tests = v["tests"].as_array().unwrap();
+        let review: Vec<_> = tests.iter().filter(|t| t["name"] == REVIEW_TEST).collect();
+        assert_eq!(review.len(), 1);
+        assert_eq!(review[0]["visibility"], "hidden");
+        assert_eq!(
+            (review[0]["score"].as_u64(), review[0]["max_score"].as_u64()),
+            (Some(0), Some(0))
+        );
+        let output = review[0]["output"].as_str().unwrap();
+        assert!(
+            output.contains("kernel/src/trap.rs:12: the string \"test sbrkarg: OK\""),
+            "{output}"
+        );
+        assert!(
+            output.contains("verdict lines without a valid seal"),
+            "{output}"
+        );
+        // The score and what students see at the top say nothing of it.
+        assert_eq!(v["score"], 29);
+        assert!(!v["output"].as_str().unwrap().contains("review"));
+        assert!(
+            !to_value(&perfect_report())["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["name"] == REVIEW_TEST)
+        );
     }
 
     #[test]
@@ -95,5 +158,20 @@ mod tests {
             keys.sort();
             assert_eq!(keys, ["max_score", "name", "output", "score", "status"]);
         }
+        let v = to_value(&flagged_report());
+        let review = v["tests"].as_array().unwrap().last().unwrap();
+        let mut keys: Vec<_> = review.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "max_score",
+                "name",
+                "output",
+                "score",
+                "status",
+                "visibility"
+            ]
+        );
     }
 }

@@ -61,6 +61,21 @@ pub fn render_styled(report: &Report, style: Style) -> String {
     // Writing to a String cannot fail.
     let _ = writeln!(s, "{} ({})", report.title, report.lab);
     let _ = writeln!(s, "submission: {}", report.submission);
+    // Near the top, so that an instructor does not miss it below dozens of
+    // tests.
+    if !report.review.is_empty() {
+        let _ = writeln!(
+            s,
+            "Review: {} for an instructor to check (not scored):",
+            match report.review.len() {
+                1 => "1 thing".to_string(),
+                n => format!("{n} things"),
+            }
+        );
+        for flag in &report.review {
+            let _ = writeln!(s, "{INDENT}{flag}");
+        }
+    }
     match &report.build {
         Build::Ok {
             duration,
@@ -161,7 +176,9 @@ pub fn render_test(test: &TestResult, style: Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{faulted_report, mixed_report, not_built_report, perfect_report};
+    use crate::report::tests::{
+        faulted_report, flagged_report, mixed_report, not_built_report, perfect_report,
+    };
 
     #[test]
     fn mixed_report_snapshot() {
@@ -181,6 +198,11 @@ mod tests {
     #[test]
     fn faulted_report_snapshot() {
         insta::assert_snapshot!(render(&faulted_report()));
+    }
+
+    #[test]
+    fn flagged_report_snapshot() {
+        insta::assert_snapshot!(render(&flagged_report()));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! `name`, `score`, `max_score`, `status`, `output`), so tools that read
 //! Gradescope results read it too, plus what xvlab knows beyond that: per
 //! test `duration`, `reason`, `details` and `evidence`; the lab, the
-//! submission, the build and a summary of every VM.
+//! submission, the build, a summary of every VM, and the review flags
+//! (`review`: `file`, `line` — null for a flag about the whole run — and
+//! `reason`), which also appear as Gradescope's hidden review entry.
 //!
 //! Durations are seconds as numbers, to the millisecond; `execution_time`
 //! is whole seconds, as Gradescope has it.
@@ -58,6 +60,17 @@ pub fn to_value(report: &Report) -> Value {
             })
         })
         .collect();
+    let review: Vec<Value> = report
+        .review
+        .iter()
+        .map(|flag| {
+            json!({
+                "file": flag.location.as_ref().map(|l| &l.file),
+                "line": flag.location.as_ref().map(|l| l.line),
+                "reason": flag.reason,
+            })
+        })
+        .collect();
     let mut value = gradescope::results(report, test_value);
     extend(
         &mut value,
@@ -70,6 +83,7 @@ pub fn to_value(report: &Report) -> Value {
             "duration": seconds_value(report.execution_time),
             "build": build,
             "sessions": sessions,
+            "review": review,
         }),
     );
     value
@@ -112,7 +126,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{faulted_report, mixed_report, not_built_report};
+    use crate::report::tests::{faulted_report, flagged_report, mixed_report, not_built_report};
 
     #[test]
     fn mixed_report_snapshot() {
@@ -130,10 +144,20 @@ mod tests {
     }
 
     #[test]
+    fn flagged_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&flagged_report()));
+    }
+
+    #[test]
     fn is_a_superset_of_gradescope() {
-        let r = mixed_report();
-        let ours = to_value(&r);
-        let theirs = crate::report::gradescope::to_value(&r);
+        for r in [mixed_report(), flagged_report()] {
+            is_a_superset_of_gradescope_for(&r);
+        }
+    }
+
+    fn is_a_superset_of_gradescope_for(r: &Report) {
+        let ours = to_value(r);
+        let theirs = crate::report::gradescope::to_value(r);
         for key in ["score", "execution_time", "output"] {
             assert_eq!(ours[key], theirs[key], "{key}");
         }
