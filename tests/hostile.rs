@@ -229,11 +229,20 @@ fn the_sandbox_keeps_host_files_from_the_build_and_off_would_let_it_read_them() 
         )
     });
 
-    // Sandboxed: rustc cannot see the file, so the kernel does not build,
-    // and nothing the student sees holds the secret.
+    // The source audit refuses it before any build...
+    let out = env
+        .xvlab(&["grade", "lazy", "--patch", &patch, "--sandbox", "require"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(107), "{}", text(&out.stderr));
+
+    // ... and with the audit switched off (a test-only switch), sandboxed:
+    // rustc cannot see the file, so the kernel does not build, and nothing
+    // the student sees holds the secret.
     let keep = env.dir.path().join("keep");
     let out = env
         .xvlab(&["grade", "lazy", "--patch", &patch, "--sandbox", "require"])
+        .env("XVLAB_TEST_SKIP_AUDIT", "1")
         .args(["--format", "json", "--keep", &keep.display().to_string()])
         .output()
         .unwrap();
@@ -261,6 +270,7 @@ fn the_sandbox_keeps_host_files_from_the_build_and_off_would_let_it_read_them() 
     });
     let out = env
         .xvlab(&["build", "--patch", &hostname, "--sandbox", "require"])
+        .env("XVLAB_TEST_SKIP_AUDIT", "1")
         .args(["--output", &env.dir.path().join("h").display().to_string()])
         .output()
         .unwrap();
@@ -276,6 +286,7 @@ fn the_sandbox_keeps_host_files_from_the_build_and_off_would_let_it_read_them() 
     let built = env.dir.path().join("built");
     let out = env
         .xvlab(&["build", "--patch", &patch, "--sandbox", "off"])
+        .env("XVLAB_TEST_SKIP_AUDIT", "1")
         .args(["--output", &built.display().to_string()])
         .output()
         .unwrap();
@@ -304,6 +315,7 @@ fn the_sandbox_keeps_host_files_from_the_build_and_off_would_let_it_read_them() 
                 "--",
                 "echo hi",
             ])
+            .env("XVLAB_TEST_SKIP_AUDIT", "1")
             .env_remove("XVLAB_QEMU")
             .output()
             .unwrap();
