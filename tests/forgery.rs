@@ -102,6 +102,30 @@ fn assert_all_forged(report: &serde_json::Value) {
     }
 }
 
+/// The report carries review flags for an instructor: the forged console
+/// lines, and (`in_source`) literals of the patch that spell verdicts.
+fn assert_flagged(report: &serde_json::Value, in_source: bool) {
+    let review = report["review"].as_array().expect("a review list");
+    let reasons: Vec<&str> = review
+        .iter()
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("forged console output: ")),
+        "{reasons:#?}"
+    );
+    if in_source {
+        assert!(
+            review.iter().any(|f| f["file"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("kernel/src/"))),
+            "{review:#?}"
+        );
+    }
+}
+
 #[test]
 fn a_kernel_that_answers_for_the_test_programs_scores_nothing() {
     if !qemu_available() {
@@ -109,6 +133,7 @@ fn a_kernel_that_answers_for_the_test_programs_scores_nothing() {
     }
     let report = grade("grading/lazy/mutants/exec-forger.patch");
     assert_all_forged(&report);
+    assert_flagged(&report, true);
     let all = tests(&report);
     let (_, _, reason) = test(&all, "lazy: map");
     assert_eq!(
@@ -124,6 +149,7 @@ fn a_kernel_that_intercepts_unknown_programs_and_fakes_seals_scores_nothing() {
     }
     let report = grade("tests/fixtures/forgery/unknown-exec-forger.patch");
     assert_all_forged(&report);
+    assert_flagged(&report, true);
     let all = tests(&report);
     let (_, _, reason) = test(&all, "usertests: sbrkarg");
     assert!(
@@ -138,6 +164,7 @@ fn a_kernel_that_rewrites_failed_to_ok_loses_the_session_it_rewrote() {
         return;
     }
     let report = grade("tests/fixtures/forgery/rewriting-forger.patch");
+    assert_flagged(&report, false);
     let all = tests(&report);
     // The eager kernel fails `lazy: map` and `lazy: unmap` honestly; the
     // rewritten lines cost the whole lazytests session.
