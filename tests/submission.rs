@@ -480,8 +480,14 @@ fn reading_patch_files_from_disk() {
     let input = PatchInput::read(&path).unwrap();
     assert_eq!(input.name, "fix.patch");
     let err = PatchInput::read(&dir.path().join("missing.patch")).unwrap_err();
-    assert!(matches!(err, SubmissionError::Io { .. }));
-    assert!(err.to_string().starts_with("cannot read `"), "{err}");
+    assert!(matches!(err, SubmissionError::Unreadable { .. }));
+    assert!(
+        err.to_string().starts_with("cannot read the patch `"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no such file"), "{err}");
+    let err = PatchInput::read(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("it is a directory"), "{err}");
 }
 
 // ---------------------------------------------------------------------------
