@@ -49,6 +49,12 @@
 //!   `.incbin`/`.include`, or such a piece at the start of a statement. The
 //!   price: a kernel string that mentions `.incbin` as a word is refused
 //!   too.
+//! - In the same strings, what makes lld load host files: a section of type
+//!   `llvm_dependent_libraries` (lld opens each name in it, any path, and
+//!   reads what it cannot parse as a linker script, quoting it in errors
+//!   that the build log shows the student) or `llvm_linker_options`, a
+//!   `.section`/`.pushsection` whose type is a number or filled in later,
+//!   and `.linker_option`.
 //!
 //! Not refused, because they read nothing of the host: `#[link_section]`,
 //! `#[link_name]`, `#[export_name]` (names in the output), `file!()`,
@@ -681,6 +687,22 @@ const ASM_MACROS: &[&str] = &["asm", "global_asm", "naked_asm"];
 /// The assembler directives that read files.
 const READING_DIRECTIVES: &[&str] = &["incbin", "include"];
 
+/// Section types that make lld read or link host files: a
+/// `llvm_dependent_libraries` section names libraries (or any path) for the
+/// linker to load, and lld reads a file it cannot parse as a linker script,
+/// quoting it in its errors; linker options pass flags.
+const LINKER_SECTION_TYPES: &[&str] = &["llvm_dependent_libraries", "llvm_linker_options"];
+
+/// Directives whose names, pieced together, are suspect: the reading ones,
+/// `.linker_option`, and the section directives that can give a type.
+const SUSPECT_DIRECTIVES: &[&str] = &[
+    "incbin",
+    "include",
+    "linker_option",
+    "section",
+    "pushsection",
+];
+
 /// Stands for text that is filled in after the source is written: an asm
 /// operand, or a `concat!` argument that is not a literal.
 const HOLE: char = '\u{fffe}';
@@ -865,6 +887,7 @@ fn directives(text: &str, assembler: bool) -> Vec<(u32, String)> {
         // `{operand}` is filled in by rustc; `{{` is a literal brace.
         let physical = fill_operands(physical);
         found.extend(directive_names(&physical, assembler).map(|m| (line, m)));
+        found.extend(linker_section_types(&physical).map(|m| (line, m)));
         // LLVM's assembler also ends a statement at `\r` and `;`.
         for statement in physical.split(['\r', ';']) {
             if let Some(message) = statement_start(statement, assembler) {
@@ -875,9 +898,23 @@ fn directives(text: &str, assembler: bool) -> Vec<(u32, String)> {
     found
 }
 
-/// Could a file-reading directive's name begin with `prefix` (lowercase)?
-fn could_begin_reading_directive(prefix: &str) -> bool {
-    READING_DIRECTIVES.iter().any(|d| d.starts_with(prefix))
+/// Could a suspect directive's name begin with `prefix` (lowercase)?
+fn could_begin_suspect_directive(prefix: &str) -> bool {
+    SUSPECT_DIRECTIVES.iter().any(|d| d.starts_with(prefix))
+}
+
+/// The linker section types named anywhere in `text` (the type of a
+/// `.section` can come from a macro argument, so not only after `@`).
+fn linker_section_types(text: &str) -> impl Iterator<Item = String> + '_ {
+    let lower = text.to_lowercase();
+    LINKER_SECTION_TYPES
+        .iter()
+        .filter(move |t| lower.contains(*t))
+        .map(|t| {
+            format!(
+                "an assembler section of type {t} makes the linker load files of the grading machine; {MAY_NOT}"
+            )
+        })
 }
 
 /// Characters of a directive or symbol name in LLVM's assembler, plus
@@ -907,6 +944,12 @@ fn directive_names(text: &str, assembler: bool) -> impl Iterator<Item = String> 
                 "the assembler directive .{name} reads a file of the grading machine at build time; {MAY_NOT}"
             ));
         }
+        if name == "linker_option" {
+            return Some(format!(
+                "the assembler directive .linker_option passes options to the linker, which can make it \
+                 read files of the grading machine; {MAY_NOT}"
+            ));
+        }
         if name == "altmacro" {
             return Some(format!(
                 "the assembler's .altmacro mode substitutes macro arguments without a `\\`, so a macro can \
@@ -915,19 +958,21 @@ fn directive_names(text: &str, assembler: bool) -> impl Iterator<Item = String> 
         }
         let pieced = name.find(['\\', '&', HOLE])?;
         let filled_later = name[pieced..].starts_with(HOLE);
-        if !could_begin_reading_directive(&name[..pieced]) || (filled_later && !assembler && pieced == 0) {
+        if !could_begin_suspect_directive(&name[..pieced])
+            || (filled_later && !assembler && pieced == 0)
+        {
             return None;
         }
         let shown = name.replace(HOLE, "…");
         Some(if filled_later {
             format!(
                 "an assembler directive completed later (`.{shown}`, from a macro argument or an operand) \
-                 can be .incbin or .include, which read files of the grading machine; {MAY_NOT}"
+                 can be .incbin, .include or a linker section, which read files of the grading machine; {MAY_NOT}"
             )
         } else {
             format!(
-                "an assembler directive named by macro substitution (`.{shown}`) can be .incbin or \
-                 .include, which read files of the grading machine; {MAY_NOT}"
+                "an assembler directive named by macro substitution (`.{shown}`) can be .incbin, \
+                 .include or a linker section, which read files of the grading machine; {MAY_NOT}"
             )
         })
     })
@@ -948,6 +993,23 @@ fn statement_start(statement: &str, assembler: bool) -> Option<String> {
         } else {
             break;
         }
+    }
+    // A section type by number (`@0x6fff4c04` is llvm_dependent_libraries)
+    // or filled in later.
+    let lower = s.to_lowercase();
+    if (lower.starts_with(".section") || lower.starts_with(".pushsection"))
+        && s.match_indices(['@', '%']).any(|(at, _)| {
+            s[at + 1..]
+                .trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == HOLE)
+        })
+    {
+        return Some(format!(
+            "an assembler section whose type is a number or filled in later can make the linker load \
+             files of the grading machine; {MAY_NOT}"
+        ));
     }
     if s.starts_with('\\') {
         return Some(format!(
@@ -1534,6 +1596,12 @@ mod tests {
             "global_asm!(\".altmacro\\n.macro m a b\\na&b \\\"/x\\\"\\n.endm\");",
             "global_asm!(\".ALTMACRO\");",
             "global_asm!(concat!(\"nop; m .inc\", $x));",
+            // lld loads what a dependent-libraries section names.
+            "global_asm!(\".section .deplibs,\\\"MS\\\",@llvm_dependent_libraries,1\\n.asciz \\\"/etc/passwd\\\"\");",
+            "global_asm!(\".pushsection .x,\\\"MS\\\",@0x6fff4c04,1\");",
+            "global_asm!(\".section .x,\\\"a\\\",%{}\", const 1);",
+            "global_asm!(\".linker_option \\\"-L/etc\\\"\");",
+            "global_asm!(concat!(\".sec\", $x));",
         ] {
             assert!(refused(source), "not refused: {source}");
         }
@@ -1557,6 +1625,7 @@ mod tests {
             "fn f() { println!(\".{}\", 1); println!(\"{}\", 2); }",
             "const S: &str = \"see include_str\";",
             "global_asm!(\".section .rodata.include_me\");",
+            "global_asm!(\".section .text.trap,\\\"ax\\\",@progbits\\n.pushsection .bss,\\\"aw\\\",%nobits\");",
         ] {
             assert_eq!(messages(source), Vec::<String>::new(), "refused: {source}");
         }
@@ -1683,8 +1752,19 @@ mod tests {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/reference-kernel/kernel/src");
         let vocabulary = vocabulary();
         let mut files = 0;
-        for entry in std::fs::read_dir(root).unwrap() {
-            let path = entry.unwrap().path();
+        let mut dirs = vec![std::path::PathBuf::from(root)];
+        let mut paths = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    paths.push(path);
+                }
+            }
+        }
+        for path in paths {
             if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
                 let name = path.display().to_string();
