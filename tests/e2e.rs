@@ -8,27 +8,10 @@
 //! skipped with a message — unless `XVLAB_REQUIRE_QEMU` is set, as CI sets
 //! it, in which case a missing QEMU fails them.
 
+mod common;
+use common::{qemu_available, repo};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn qemu_available() -> bool {
-    let found = Command::new("qemu-system-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("XVLAB_REQUIRE_QEMU").is_none(),
-            "qemu-system-riscv64 is required (XVLAB_REQUIRE_QEMU is set)"
-        );
-        eprintln!("skipping: qemu-system-riscv64 is not installed");
-    }
-    found
-}
 
 fn xvlab(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xvlab"))

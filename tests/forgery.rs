@@ -14,27 +14,10 @@
 //! Like tests/e2e.rs, these are skipped without QEMU unless
 //! `XVLAB_REQUIRE_QEMU` is set.
 
+mod common;
+use common::{qemu_available, repo};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn qemu_available() -> bool {
-    let found = Command::new("qemu-system-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("XVLAB_REQUIRE_QEMU").is_none(),
-            "qemu-system-riscv64 is required (XVLAB_REQUIRE_QEMU is set)"
-        );
-        eprintln!("skipping: qemu-system-riscv64 is not installed");
-    }
-    found
-}
 
 /// The JSON report of grading `patch` (relative to the repository) on the
 /// lazytests tests and `usertests: sbrkarg`.

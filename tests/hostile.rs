@@ -13,6 +13,8 @@
 //! `XVLAB_REQUIRE_SANDBOX` is set; the full-disk test is skipped where
 //! mounting a tmpfs is not permitted.
 
+mod common;
+use common::{qemu_available, repo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -51,10 +53,6 @@ session = "work"
 points = 5
 match = ['^work {token}$']
 "#;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -192,21 +190,6 @@ fn sandbox_available() -> bool {
         eprintln!("skipping: bubblewrap is not installed or cannot run here");
     }
     ok
-}
-
-fn qemu_available() -> bool {
-    let found = Command::new("qemu-system-riscv64")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("XVLAB_REQUIRE_QEMU").is_none(),
-            "qemu-system-riscv64 is required (XVLAB_REQUIRE_QEMU is set)"
-        );
-        eprintln!("skipping the real-QEMU part: qemu-system-riscv64 is not installed");
-    }
-    found
 }
 
 #[test]
