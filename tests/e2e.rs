@@ -189,32 +189,35 @@ fn a_student_copy_round_trip_init_pack_grade() {
 }
 
 #[test]
-fn the_rubric_runs_exactly_the_tests_usertests_lists() {
+fn the_rubric_runs_exactly_the_tests_the_test_programs_list() {
     if !qemu_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = xvlab(dir.path(), &["run", "--", "usertests -l"]);
+    let out = xvlab(dir.path(), &["run", "--", "usertests -l", "lazytests -l"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let transcript = text(&out.stdout);
-    let listed: Vec<&str> = transcript
-        .lines()
-        .skip_while(|l| *l != "$ usertests -l")
-        .skip(1)
-        .take_while(|l| !l.starts_with("$ "))
-        .collect();
-    assert!(listed.len() > 50, "{transcript}");
-
     let rubric_text = std::fs::read_to_string(repo().join("grading/lazy/rubric.toml")).unwrap();
     let rubric = xvlab::rubric::Rubric::parse(&rubric_text, "rubric.toml").unwrap();
-    let cases: Vec<&str> = rubric
-        .session("usertests")
-        .unwrap()
-        .cases
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
-    assert_eq!(cases, listed);
+    // Each session runs one VM per test its program lists, in its order.
+    for (program, at_least) in [("usertests", 50), ("lazytests", 3)] {
+        let command = format!("$ {program} -l");
+        let listed: Vec<&str> = transcript
+            .lines()
+            .skip_while(|l| *l != command)
+            .skip(1)
+            .take_while(|l| !l.starts_with("$ "))
+            .collect();
+        assert!(listed.len() >= at_least, "{program}: {transcript}");
+        let cases: Vec<&str> = rubric
+            .session(program)
+            .unwrap()
+            .cases
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(cases, listed, "{program}");
+    }
 }
 
 #[test]

@@ -8,8 +8,9 @@
 //!   page faults and through system calls, must end cleanly (refused, or
 //!   killed); then the kernel must still work and have all its memory back.
 //!
-//! Usage: `lazytests [-k TOKEN] [-t] [alloc|unmap|oom ...]` (all three by
-//! default). Output: `test NAME: OK` or `test NAME: FAILED` (the reason on
+//! Usage: `lazytests [-k TOKEN] [-t] [-l] [alloc|unmap|oom ...]` (all three
+//! by default; `-l` lists the names to select them by, one per line, the
+//! way the grader runs each test in a VM of its own). Output: `test NAME: OK` or `test NAME: FAILED` (the reason on
 //! the line before), then `ALL TESTS PASSED` or `SOME TESTS FAILED`; with
 //! `-k TOKEN` every one of these lines ends in ` [TOKEN]` (see
 //! `user::harness`). `-t` also prints each test's duration in clock ticks.
@@ -51,6 +52,7 @@ const TESTS: [Test; 3] = [
 fn main(args: Args) -> i32 {
     let mut token = None;
     let mut timing = false;
+    let mut list = false;
     let mut chosen = [false; TESTS.len()];
     let mut rest = args.iter().skip(1);
     while let Some(arg) = rest.next() {
@@ -60,6 +62,7 @@ fn main(args: Args) -> i32 {
                 _ => return usage(),
             },
             b"-t" => timing = true,
+            b"-l" => list = true,
             key => match TESTS.iter().position(|t| t.key.as_bytes() == key) {
                 Some(i) => chosen[i] = true,
                 None => {
@@ -68,6 +71,12 @@ fn main(args: Args) -> i32 {
                 }
             },
         }
+    }
+    if list {
+        for test in &TESTS {
+            println!("{}", test.key);
+        }
+        return 0;
     }
     if !chosen.contains(&true) {
         chosen = [true; TESTS.len()];
@@ -93,7 +102,7 @@ fn main(args: Args) -> i32 {
 }
 
 fn usage() -> i32 {
-    eprintln!("usage: lazytests [-k TOKEN] [-t] [alloc|unmap|oom ...]");
+    eprintln!("usage: lazytests [-k TOKEN] [-t] [-l] [alloc|unmap|oom ...]");
     2
 }
 
