@@ -20,13 +20,14 @@
 //! only memory the kernel really lost is missing.
 //!
 //! The tests are xv6's (same intent, our own code), plus tests aimed at the
-//! mistakes students make in the lazy-allocation lab (module `lazy`). The
-//! runner itself never allocates, so it keeps reporting when the heap is what
-//! the kernel breaks.
+//! mistakes students make in the lazy-allocation lab (module `lazy`) and at
+//! its edges (module `edges`). The runner itself never allocates, so it keeps
+//! reporting when the heap is what the kernel breaks.
 
 #![no_std]
 #![no_main]
 
+mod edges;
 mod files;
 mod lazy;
 mod memory;
@@ -133,6 +134,13 @@ const TESTS: &[Test] = &[
     Test::new("lazyfork", lazy::lazyfork),
     Test::new("lazyalign", lazy::lazyalign),
     Test::new("sbrktop", lazy::sbrktop),
+    // The lazy lab's edges: out of memory, buffers across the break, high
+    // breaks, a stack in the heap.
+    Test::new("oomfork", edges::oomfork),
+    Test::new("oomread", edges::oomread),
+    Test::new("crossbrk", edges::crossbrk),
+    Test::new("sbrkhigh", edges::sbrkhigh),
+    Test::new("heapstack", edges::heapstack),
 ];
 
 /// How long (clock ticks) to wait for a test's leftover processes to go
