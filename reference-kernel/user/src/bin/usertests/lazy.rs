@@ -17,7 +17,8 @@
 //! - `lazyfork`: fork of a heap with holes, then both sides use the holes.
 //! - `lazyalign`: faults at addresses in the middle of pages.
 //! - `sbrktop`: sbrk beyond the top of the address space and below zero
-//!   fails with -1, and the process goes on.
+//!   fails with -1, and the process goes on; at the top, fork copies the
+//!   heap and not the trapframe above it.
 //!
 //! Regions come from [`probe::fresh_pages`]: page-aligned, never touched by
 //! this process, so on a lazy kernel not allocated until something faults
@@ -642,7 +643,8 @@ pub fn lazyalign() {
 
 /// sbrk() must fail with -1, changing nothing, when the break would go below
 /// zero or above the top of user memory (the trapframe); the process goes
-/// on working. On a lazy kernel the break really gets to the top.
+/// on working. On a lazy kernel the break really gets to the top, and a
+/// fork there copies the heap (not the trapframe above it).
 pub fn sbrktop() {
     // Start from a heap page of our own, so that the byte below the break
     // written later is not the top of the stack page.
@@ -715,6 +717,15 @@ pub fn sbrktop() {
     if user::getpid() <= 0 {
         fail!("getpid failed at the top");
     }
+    // fork copies all of it, up to the trapframe and not including it.
+    expect_success(
+        format_args!("a child forked with the break at {top:#x}"),
+        || {
+            if load(top - 1) != 0x77 {
+                fail!("the child does not see the byte below the break");
+            }
+        },
+    );
 
     // Back down, 2 GiB at a time.
     while brk() > orig {
