@@ -521,6 +521,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 keep: None,
                 verbose: false,
                 build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+                fail_fast: false,
             };
             let cancel = cancel_on_ctrl_c();
             let options = selftest::SelfTestOptions {
@@ -604,6 +605,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
         keep: args.keep.clone(),
         verbose: args.verbose,
         build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+        fail_fast: false,
     };
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
