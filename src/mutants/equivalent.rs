@@ -169,7 +169,9 @@ reason = "r"
     #[test]
     fn an_entry_without_a_reason_or_with_unknown_fields_is_refused() {
         let no_reason = "[[mutant]]\nfile='f'\nfunction='g'\nmutation='m'\nreason=' '\n";
-        let err = Equivalents::parse(no_reason, "eq.toml").unwrap_err().to_string();
+        let err = Equivalents::parse(no_reason, "eq.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("gives no reason"), "{err}");
         let unknown = "[[mutant]]\nfile='f'\nfunction='g'\nmutation='m'\nreason='r'\nlineno=3\n";
         assert!(Equivalents::parse(unknown, "eq.toml").is_err());

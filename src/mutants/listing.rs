@@ -35,7 +35,10 @@ pub enum ListingError {
         #[source]
         source: std::io::Error,
     },
-    #[error("list the mutants: cargo-mutants did not finish within {}", humantime::format_duration(LIST_TIMEOUT))]
+    #[error(
+        "list the mutants: cargo-mutants did not finish within {}",
+        humantime::format_duration(LIST_TIMEOUT)
+    )]
     TimedOut,
     #[error("list the mutants: cargo-mutants failed ({status}): {stderr}")]
     Failed { status: String, stderr: String },

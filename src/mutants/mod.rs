@@ -5,3 +5,5 @@
 pub mod equivalent;
 pub mod listing;
 pub mod outcome;
+pub mod render;
+pub mod run;

@@ -168,10 +168,9 @@ pub fn classify(
 
 /// The near misses of a grading in which every test passed.
 fn near_misses(report: &Report, plan: &Plan, references: &References) -> Vec<NearMiss> {
-    let speed = report
-        .sessions
-        .first()
-        .map_or(1.0, |probe| deadline::speed(probe.duration, references.get(&probe.name)));
+    let speed = report.sessions.first().map_or(1.0, |probe| {
+        deadline::speed(probe.duration, references.get(&probe.name))
+    });
     let mut misses = Vec::new();
     for test in plan.tests() {
         for check in &test.checks {
