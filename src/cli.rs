@@ -305,25 +305,32 @@ pub fn submission_failure(e: &SubmissionError) -> Failure {
 }
 
 fn grade_failure(e: GradeError) -> Failure {
+    grade_failure_ref(&e)
+}
+
+/// The exit code and message of a grading error (also one inside another
+/// command's error).
+fn grade_failure_ref(e: &GradeError) -> Failure {
     if let Some(reason) = e.host_fault() {
         return Failure::new(
             exit::GRADER_FAULT,
             format!("the grading machine failed: {reason}"),
         );
     }
-    match &e {
-        GradeError::Submission(s) => submission_failure(s),
+    let code = match e {
+        GradeError::Submission(s) => return submission_failure(s),
+        GradeError::Interrupted => {
+            return Failure::new(exit::INTERRUPTED, "interrupted: nothing was graded");
+        }
         GradeError::Build(
             BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_),
-        ) => Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e))),
-        GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
-            Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e)))
+        )
+        | GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
+            exit::MISSING_TOOL
         }
-        GradeError::Interrupted => {
-            Failure::new(exit::INTERRUPTED, "interrupted: nothing was graded")
-        }
-        _ => Failure::new(exit::FAILURE, format!("failed to {}", chain(&e))),
-    }
+        _ => exit::FAILURE,
+    };
+    Failure::new(code, format!("failed to {}", chain(e)))
 }
 
 /// The lab to use: named, else the student copy's, else the only one.
@@ -913,27 +920,6 @@ fn mutants_failure(e: MutantsError) -> Failure {
         _ => exit::FAILURE,
     };
     Failure::new(code, format!("failed to {}", chain(&e)))
-}
-
-/// [`grade_failure`] for a grading error inside another command's error.
-fn grade_failure_ref(e: &GradeError) -> Failure {
-    if let Some(reason) = e.host_fault() {
-        return Failure::new(
-            exit::GRADER_FAULT,
-            format!("the grading machine failed: {reason}"),
-        );
-    }
-    let code = match e {
-        GradeError::Build(
-            BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_),
-        )
-        | GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
-            exit::MISSING_TOOL
-        }
-        GradeError::Interrupted => exit::INTERRUPTED,
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, format!("failed to {}", chain(e)))
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
