@@ -261,7 +261,13 @@ pub async fn run(
     let references = grade::load_references(assets, &lab.name)?;
     let solution = solution(assets, &lab.name)?;
     let jobs = options.grading.jobs.max(1);
-    let pipelines = jobs.min(2);
+    // Two gradings at once only when there are two to grade: a lone one
+    // gets every VM.
+    let to_grade = mutants
+        .iter()
+        .filter(|m| options.force || store.get(&base.key(&m.patch())).is_none())
+        .count();
+    let pipelines = jobs.min(2).min(to_grade.max(1));
     let grading = Options {
         jobs: (jobs / pipelines).max(1),
         fail_fast: true,
