@@ -1105,3 +1105,26 @@ fn mutants_list_names_the_mutants_of_the_solution_and_a_missing_cargo_mutants_sa
         stderr(&out)
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_mutation_analysis_keeps_what_was_judged_and_exits_130() {
+    let home = Home::new("120s");
+    // One mutant judged and kept.
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["mutants", "lazy", "--sample", "1", "--jobs", "1", "--force"])
+        .output();
+    assert_eq!(out.status.code(), Some(113), "{}", stderr(&out));
+    // The next run reports it at once and is interrupted grading another.
+    let run = Run::new(&home, "hang").args(&["mutants", "lazy", "--sample", "2", "--jobs", "1"]);
+    let (out, left) = interrupt_after_first_vm(run);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("interrupted: the results are partial"),
+        "{text}"
+    );
+    assert!(text.contains("1 judged"), "{text}");
+    assert!(text.contains("1 kept from earlier runs"), "{text}");
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+}
