@@ -3,7 +3,7 @@
 # integration tests (including end-to-end grading under QEMU), the kernel's
 # host-side unit tests, and the lab self-test that grades the starter, the
 # reference solution and every known-bad submission against their expected
-# results.
+# results, and the mutation analysis of the rubric (`xvlab mutants lazy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -28,3 +28,6 @@ cargo test --workspace --locked
 step "lab self-test"
 cargo build --release --locked --quiet
 ./target/release/xvlab self-test lazy
+
+step "mutation analysis (every mutant of the solution killed or listed equivalent)"
+./target/release/xvlab mutants lazy

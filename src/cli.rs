@@ -16,6 +16,7 @@ use crate::exit;
 use crate::grade::{self, GradeError, Options, Readiness};
 use crate::kbuild::{BuildCache, BuildError, BuildOptions};
 use crate::lab::{self, Lab, LabError};
+use crate::mutants::{self, listing::ListingError, run::MutantsError};
 use crate::plan::{Plan, PlanError, TestFilter, Token};
 use crate::progress::Progress;
 use crate::qemu::{self, QemuError};
@@ -73,6 +74,9 @@ pub enum Command {
     /// Grade the lab's starter, reference solution and known-bad
     /// submissions, and compare each result with its expectation.
     SelfTest(SelfTestArgs),
+    /// Mutation analysis of the rubric: grade mutants of the reference
+    /// solution (from cargo-mutants) and report those no test kills.
+    Mutants(MutantsArgs),
 }
 
 /// Where the build runs.
@@ -215,6 +219,38 @@ pub struct SelfTestArgs {
     pub sandbox: SandboxArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// The lab.
+    pub lab: String,
+    /// Only list the mutants (nothing is built or run).
+    #[arg(long)]
+    pub list: bool,
+    /// Judge the mutants by these tests only (as `grade --test`);
+    /// repeatable.
+    #[arg(long = "test", value_name = "PATTERN")]
+    pub tests: Vec<String>,
+    /// Grade every mutant again, ignoring results kept from earlier runs.
+    #[arg(long)]
+    pub force: bool,
+    /// Grade only N mutants, spread evenly over the listing (the same N
+    /// every run).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Report format (`human` or `json`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// VMs to run at once, over all gradings (default: the number of host
+    /// CPUs).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
 /// A failure of the command, with its exit code.
 #[derive(Debug)]
 pub struct Failure {
@@ -269,25 +305,32 @@ pub fn submission_failure(e: &SubmissionError) -> Failure {
 }
 
 fn grade_failure(e: GradeError) -> Failure {
+    grade_failure_ref(&e)
+}
+
+/// The exit code and message of a grading error (also one inside another
+/// command's error).
+fn grade_failure_ref(e: &GradeError) -> Failure {
     if let Some(reason) = e.host_fault() {
         return Failure::new(
             exit::GRADER_FAULT,
             format!("the grading machine failed: {reason}"),
         );
     }
-    match &e {
-        GradeError::Submission(s) => submission_failure(s),
+    let code = match e {
+        GradeError::Submission(s) => return submission_failure(s),
+        GradeError::Interrupted => {
+            return Failure::new(exit::INTERRUPTED, "interrupted: nothing was graded");
+        }
         GradeError::Build(
             BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_),
-        ) => Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e))),
-        GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
-            Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e)))
+        )
+        | GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
+            exit::MISSING_TOOL
         }
-        GradeError::Interrupted => {
-            Failure::new(exit::INTERRUPTED, "interrupted: nothing was graded")
-        }
-        _ => Failure::new(exit::FAILURE, format!("failed to {}", chain(&e))),
-    }
+        _ => exit::FAILURE,
+    };
+    Failure::new(code, format!("failed to {}", chain(e)))
 }
 
 /// The lab to use: named, else the student copy's, else the only one.
@@ -511,6 +554,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 exit::MISSING_TOOL
             })
         }
+        Command::Mutants(args) => mutants_cmd(&assets, args).await,
         Command::SelfTest(args) => {
             let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
             let rubric = load_rubric(&assets, &lab)?;
@@ -521,6 +565,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 keep: None,
                 verbose: false,
                 build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+                fail_fast: false,
             };
             let cancel = cancel_on_ctrl_c();
             let options = selftest::SelfTestOptions {
@@ -604,6 +649,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
         keep: args.keep.clone(),
         verbose: args.verbose,
         build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+        fail_fast: false,
     };
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
@@ -862,4 +908,93 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
         args.output.join("fs.img").display()
     );
     Ok(exit::OK)
+}
+
+fn mutants_failure(e: MutantsError) -> Failure {
+    let code = match &e {
+        MutantsError::Listing(ListingError::Missing) => exit::MISSING_TOOL,
+        MutantsError::Listing(_) => exit::MUTANTS_FAILED,
+        MutantsError::Equivalents(_) | MutantsError::Assets { .. } => exit::BAD_LAB,
+        MutantsError::Plan(PlanError::NoTestMatches { .. }) => exit::USAGE,
+        MutantsError::Grade(g) => return grade_failure_ref(g),
+        _ => exit::FAILURE,
+    };
+    Failure::new(code, format!("failed to {}", chain(&e)))
+}
+
+async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
+    if args.format == Format::Gradescope {
+        return Err(Failure::new(
+            exit::USAGE,
+            "`mutants` writes `--format human` or `--format json`",
+        ));
+    }
+    let lab = Lab::load(assets, &args.lab).map_err(lab_failure)?;
+    let rubric_text = assets.read_string(&lab.rubric_path()).map_err(|e| {
+        Failure::new(
+            exit::BAD_LAB,
+            format!("failed to load the rubric: {}", chain(&e)),
+        )
+    })?;
+    let rubric = Rubric::parse(&rubric_text, &lab.rubric_path()).map_err(rubric_failure)?;
+    let cancel = cancel_on_ctrl_c();
+    let listed = tokio::select! {
+        listed = mutants::run::list(assets, &lab) => listed.map_err(mutants_failure)?,
+        () = cancel.cancelled() => return Ok(exit::INTERRUPTED),
+    };
+    let on_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let generated = listed.len();
+    let chosen = match args.sample {
+        Some(n) => mutants::run::sample(listed, n),
+        None => listed,
+    };
+    if args.list {
+        let text = mutants::render::listing(&chosen, args.format == Format::Json);
+        write_output(args.output.as_deref(), &text)?;
+        return Ok(exit::OK);
+    }
+    let qemu = locate_qemu()?;
+    let cache = cache()?;
+    let options = mutants::run::MutantsOptions {
+        grading: Options {
+            jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+            keep: None,
+            verbose: false,
+            build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+            fail_fast: true,
+        },
+        tests: args.tests.clone(),
+        force: args.force,
+        sample: args.sample,
+    };
+    let progress = Progress::new();
+    let analysis = mutants::run::run(
+        assets,
+        &lab,
+        (&rubric, &rubric_text),
+        chosen,
+        generated,
+        &options,
+        &cache,
+        &qemu,
+        &progress,
+        &cancel,
+    )
+    .await;
+    progress.finish();
+    let analysis = analysis.map_err(mutants_failure)?;
+    let text = match args.format {
+        Format::Json => mutants::render::json(&analysis),
+        _ => mutants::render::human(&analysis, human::Style::detect(on_terminal)),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(if analysis.interrupted {
+        exit::INTERRUPTED
+    } else if analysis.gaps().next().is_some() {
+        exit::MUTANTS_SURVIVED
+    } else if analysis.count("not_applied") > 0 {
+        exit::MUTANTS_FAILED
+    } else {
+        exit::OK
+    })
 }

@@ -2,7 +2,8 @@
 //! cargo, the Rust target for the kernel, git, and on Linux bubblewrap for
 //! the build sandbox — and says exactly how to install what is missing
 //! ([`diagnose`], [`Check`]). Whether QEMU has its seccomp sandbox is
-//! reported too, as a warning only: VMs run without it where it is missing.
+//! reported too, as a warning only: VMs run without it where it is missing;
+//! so is cargo-mutants, which only `xvlab mutants` needs.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -141,7 +142,24 @@ pub fn diagnose(qemu: &str) -> Vec<Check> {
     if qemu_found.is_some() {
         checks.push(seccomp_check(qemu));
     }
+    checks.push(cargo_mutants_check());
     checks
+}
+
+/// cargo-mutants, for `xvlab mutants` only.
+fn cargo_mutants_check() -> Check {
+    let found = crate::mutants::listing::locate().ok().and_then(|program| {
+        let version = first_line(&program.to_string_lossy(), &["mutants", "--version"])?;
+        Some(format!("{version} at {}", program.display()))
+    });
+    Check {
+        what: "cargo-mutants",
+        found,
+        needed_for: "`xvlab mutants` (mutation analysis of a rubric)",
+        fix: vec![("any", crate::mutants::listing::INSTALL_HINT.to_string())],
+        problem: None,
+        required: false,
+    }
 }
 
 /// The report `xvlab doctor` prints.

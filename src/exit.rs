@@ -35,6 +35,12 @@ pub const BAD_LAB: u8 = 111;
 /// `pack`: nothing to hand in (no editable file changed), or not in a
 /// student copy.
 pub const NOTHING_TO_PACK: u8 = 112;
+/// `mutants`: some mutant of the reference solution survived every test
+/// and is not listed as equivalent: the tests miss what it changes.
+pub const MUTANTS_SURVIVED: u8 = 113;
+/// `mutants`: cargo-mutants failed to list the mutants, or a mutant's
+/// diff could not be applied to the solution (a tooling problem).
+pub const MUTANTS_FAILED: u8 = 114;
 /// The grading machine failed — a full disk, memory exhausted, a build
 /// tool killed by the kernel — so nothing was graded; not the submission's
 /// fault. `grade` still writes the report, saying so.
@@ -103,6 +109,16 @@ pub const ALL: &[(u8, &str, &str)] = &[
         NOTHING_TO_PACK,
         "NOTHING_TO_PACK",
         "`pack`: no editable file changed, or not in a student copy",
+    ),
+    (
+        MUTANTS_SURVIVED,
+        "MUTANTS_SURVIVED",
+        "`mutants`: a mutant survived every test and is not listed as equivalent",
+    ),
+    (
+        MUTANTS_FAILED,
+        "MUTANTS_FAILED",
+        "`mutants`: cargo-mutants failed, or a mutant could not be applied",
     ),
     (
         GRADER_FAULT,

@@ -14,6 +14,13 @@
 //! (by the durations of earlier gradings, remembered in the cache), so that
 //! a slow test does not start last and leave the other workers idle.
 //!
+//! With [`Options::fail_fast`] a grading stops at the first failed test:
+//! the VMs still running are cancelled (each one's process group killed, as
+//! on Ctrl-C) and no more are started, so the tests that never got a
+//! verdict are *not run*, not failed; [`Graded::stopped_by`] names the test
+//! that stopped it. `xvlab mutants` grades this way, since one failure is
+//! all a mutant needs to be killed.
+//!
 //! Everything the user sees while it runs goes through [`Reporter`] events.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -174,6 +181,8 @@ pub struct Options {
     pub verbose: bool,
     /// How to build (sandbox, deadline).
     pub build: BuildOptions,
+    /// Stop at the first failed test (see the module docs).
+    pub fail_fast: bool,
 }
 
 /// What a report says about the build's sandbox.
@@ -311,6 +320,11 @@ pub struct Graded {
     /// `report.interrupted`: Ctrl-C stopped the grading; the report is
     /// partial.
     pub report: Report,
+    /// With [`Options::fail_fast`]: the failed test that stopped the
+    /// grading (the first to fail; the report's other failures finished
+    /// in the same moment). `None` when nothing failed or the kernel did
+    /// not build.
+    pub stopped_by: Option<String>,
 }
 
 /// Grade `submission` against `rubric` (already filtered into `plan`).
@@ -355,7 +369,10 @@ pub async fn grade(
             if let Some(dir) = &options.keep {
                 keep(dir, plan, Some(prepared.path()), &log, &[], &report)?;
             }
-            return Ok(Graded { report });
+            return Ok(Graded {
+                report,
+                stopped_by: None,
+            });
         }
         Readiness::Ready(ready) => ready,
     };
@@ -363,7 +380,7 @@ pub async fn grade(
     let machine = ready.machine(qemu);
     let history = Durations::load(cache, &lab.name);
     let deadlines = Deadlines::new(load_references(assets, &lab.name)?, rubric.deadlines);
-    let outcomes = run_all(
+    let (outcomes, stopped_by) = run_all(
         plan, &machine, options, reporter, cancel, &history, &deadlines,
     )
     .await?;
@@ -394,7 +411,7 @@ pub async fn grade(
             &report,
         )?;
     }
-    Ok(Graded { report })
+    Ok(Graded { report, stopped_by })
 }
 
 /// Did the kernel of this session never reach a shell prompt?
@@ -478,7 +495,8 @@ impl Deadlines {
 }
 
 /// Run every session of `plan`: the first alone as a boot probe, the rest
-/// on `options.jobs` workers, longest first. Returns outcomes in plan order.
+/// on `options.jobs` workers, longest first. Returns outcomes in plan order
+/// and, with `options.fail_fast`, the failed test that stopped the run.
 async fn run_all(
     plan: &Plan,
     machine: &Machine,
@@ -487,19 +505,29 @@ async fn run_all(
     cancel: &CancellationToken,
     history: &Durations,
     deadlines: &Deadlines,
-) -> Result<Vec<SessionOutcome>, GradeError> {
+) -> Result<(Vec<SessionOutcome>, Option<String>), GradeError> {
     let specs: Vec<SessionSpec> = plan.specs().cloned().collect();
     reporter.event(Event::Running { total: specs.len() });
     let done = Mutex::new(Done::new(plan));
     let Some((probe, rest)) = specs.split_first() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
 
+    // The VMs stop on Ctrl-C and, with fail-fast, on the first failed
+    // test; only the first of those makes the report "interrupted".
+    let stop = cancel.child_token();
     let session = Launcher {
         machine,
         options,
         reporter,
-        cancel,
+        cancel: &stop,
+    };
+    let finish = |outcome: SessionOutcome| {
+        let mut done = done.lock().expect("grading state");
+        done.finish(outcome, reporter);
+        if options.fail_fast && done.first_failure.is_some() {
+            stop.cancel();
+        }
     };
     let first = deadlines.run(session, probe, 1.0).await?;
     // A kernel that cannot run `echo` even with the retry's longer
@@ -513,11 +541,10 @@ async fn run_all(
     } else {
         1.0
     };
-    done.lock()
-        .expect("grading state")
-        .finish(first.clone(), reporter);
+    let booted = !never_booted(&first);
+    finish(first.clone());
 
-    if never_booted(&first) && !rest.is_empty() {
+    if !booted && !rest.is_empty() {
         // Every other VM would fail to boot the same way.
         reporter.event(Event::BootFailed {
             skipped: rest.len(),
@@ -528,9 +555,7 @@ async fn run_all(
                 duration: Duration::ZERO,
                 ..first.clone()
             };
-            done.lock()
-                .expect("grading state")
-                .finish(skipped, reporter);
+            finish(skipped);
         }
     } else {
         let mut queue: Vec<&SessionSpec> = rest.iter().collect();
@@ -549,23 +574,21 @@ async fn run_all(
         let workers = options.jobs.max(1);
         let worker = || async {
             loop {
-                if cancel.is_cancelled() {
+                if stop.is_cancelled() {
                     break;
                 }
                 let Some(spec) = queue.lock().expect("session queue").pop_front() else {
                     break;
                 };
                 let outcome = deadlines.run(session, spec, speed).await?;
-                done.lock()
-                    .expect("grading state")
-                    .finish(outcome, reporter);
+                finish(outcome);
             }
             Ok::<(), GradeError>(())
         };
         // The workers borrow this function's state, so they run as
         // futures of this task rather than as spawned tasks.
         futures::future::try_join_all((0..workers).map(|_| worker())).await?;
-        // Sessions that never started because of Ctrl-C.
+        // Sessions that never started because of Ctrl-C or fail-fast.
         for spec in queue.into_inner().expect("session queue") {
             let outcome = SessionOutcome {
                 name: spec.name.clone(),
@@ -573,22 +596,22 @@ async fn run_all(
                 transcript: Default::default(),
                 duration: Duration::ZERO,
             };
-            done.lock()
-                .expect("grading state")
-                .finish(outcome, reporter);
+            finish(outcome);
         }
     }
 
     let done = done.into_inner().expect("grading state");
+    let stopped_by = done.first_failure.filter(|_| options.fail_fast);
     let mut by_name: HashMap<String, SessionOutcome> = done
         .outcomes
         .into_iter()
         .map(|o| (o.name.clone(), o))
         .collect();
-    Ok(specs
+    let outcomes = specs
         .iter()
         .filter_map(|s| by_name.remove(&s.name))
-        .collect())
+        .collect();
+    Ok((outcomes, stopped_by))
 }
 
 /// What every VM of a grading shares.
@@ -637,6 +660,8 @@ struct Done<'p> {
     plan: &'p Plan,
     outcomes: Vec<SessionOutcome>,
     reported: Vec<bool>,
+    /// The first test that failed (with a verdict: not merely not run).
+    first_failure: Option<String>,
 }
 
 impl<'p> Done<'p> {
@@ -645,6 +670,7 @@ impl<'p> Done<'p> {
             plan,
             outcomes: Vec::new(),
             reported: vec![false; plan.tests().len()],
+            first_failure: None,
         }
     }
 
@@ -663,6 +689,9 @@ impl<'p> Done<'p> {
             if complete {
                 self.reported[i] = true;
                 let result = check::evaluate_test(self.plan, test, &self.outcomes);
+                if !result.passed() && !result.not_run && self.first_failure.is_none() {
+                    self.first_failure = Some(result.name.clone());
+                }
                 reporter.event(Event::TestFinished { result: &result });
             }
         }

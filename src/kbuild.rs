@@ -21,13 +21,11 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::lab::Lab;
-use crate::process::Group;
 use crate::sandbox::{Sandbox, SandboxError, SandboxMode};
 
 /// The target the kernel and user programs are built for.
@@ -265,7 +263,10 @@ pub async fn build(
             cmd
         }
     };
-    let output = match run_group(cmd, options.timeout).await? {
+    let output = match crate::process::output(cmd, options.timeout)
+        .await
+        .map_err(|source| BuildError::NoCargo { source })?
+    {
         Some(output) => output,
         None => {
             return Ok(BuildOutcome::Failed {
@@ -322,40 +323,6 @@ pub async fn build(
     }))
 }
 
-/// Run `cmd` as a process group with piped output until it exits, or
-/// until `timeout` (then kill the group and return `None`). Dropping the
-/// future kills the group too (the [`Group`] guard).
-async fn run_group(
-    mut cmd: tokio::process::Command,
-    timeout: Duration,
-) -> Result<Option<std::process::Output>, BuildError> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut group = Group::spawn(cmd).map_err(|source| BuildError::NoCargo { source })?;
-    let mut stdout = group.child_mut().stdout.take();
-    let mut stderr = group.child_mut().stderr.take();
-    let run = async {
-        let (out, err) = tokio::join!(read_all(stdout.take()), read_all(stderr.take()));
-        let status = group.wait().await;
-        (out, err, status)
-    };
-    match tokio::time::timeout(timeout, run).await {
-        Ok((stdout, stderr, status)) => {
-            let status = status.map_err(|source| BuildError::NoCargo { source })?;
-            Ok(Some(std::process::Output {
-                status,
-                stdout,
-                stderr,
-            }))
-        }
-        Err(_) => {
-            group.terminate().await;
-            Ok(None)
-        }
-    }
-}
-
 /// How much room is left where the build writes, for a host fault's
 /// reason: a full disk shows up as many different errors.
 fn disk_space(dir: &Path) -> String {
@@ -374,16 +341,6 @@ fn disk_space(dir: &Path) -> String {
         }
         Err(e) => format!("the free space of `{}` is unknown: {e}", dir.display()),
     }
-}
-
-/// Everything from `pipe` until it closes. A read error only shortens the
-/// log.
-async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
-    let mut buf = Vec::new();
-    if let Some(mut pipe) = pipe {
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut buf).await;
-    }
-    buf
 }
 
 /// Lines of a build log that start a new block: anything at column 0 but

@@ -13,6 +13,7 @@ pub mod grade;
 pub mod image;
 pub mod kbuild;
 pub mod lab;
+pub mod mutants;
 pub mod patch;
 pub mod plan;
 pub mod process;

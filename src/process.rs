@@ -301,6 +301,48 @@ pub fn poll_until_exited(child: &mut Child, limit: Duration) {
     }
 }
 
+/// Run `cmd` as a process group with piped output (no input) until it
+/// exits, or until `timeout` (then kill the group and return `None`).
+/// Dropping the future kills the group too (the [`Group`] guard). An error
+/// is a failure to start it (the program missing) or to wait for it.
+pub async fn output(
+    mut cmd: tokio::process::Command,
+    timeout: Duration,
+) -> std::io::Result<Option<std::process::Output>> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut group = Group::spawn(cmd)?;
+    let mut stdout = group.child_mut().stdout.take();
+    let mut stderr = group.child_mut().stderr.take();
+    let run = async {
+        let (out, err) = tokio::join!(read_all(stdout.take()), read_all(stderr.take()));
+        let status = group.wait().await;
+        (out, err, status)
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok((stdout, stderr, status)) => Ok(Some(std::process::Output {
+            status: status?,
+            stdout,
+            stderr,
+        })),
+        Err(_) => {
+            group.terminate().await;
+            Ok(None)
+        }
+    }
+}
+
+/// Everything from `pipe` until it closes. A read error only shortens the
+/// output.
+async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut buf).await;
+    }
+    buf
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,10 @@
 //! one plain line per step when stderr is not a terminal (CI logs), plus the
 //! live consoles with `--verbose`. Everything goes to stderr; the report
 //! itself goes to stdout or `--output`.
+//!
+//! It also counts the steps of a longer job whose steps are gradings
+//! (`xvlab mutants`: [`Progress::counting`]): a bar over the steps, naming
+//! the ones under way, and one line per finished step.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -69,6 +73,48 @@ impl Progress {
                 bar.set_message(message.to_string());
             }
             None => self.line(message),
+        }
+    }
+
+    /// Count `total` steps (`what`: `mutant(s)`).
+    pub fn counting(&self, total: usize, what: &str) {
+        self.state.lock().expect("progress state").total = total;
+        match &self.bar {
+            Some(bar) => {
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
+                        .expect("valid template"),
+                );
+                bar.set_length(total as u64);
+                bar.set_position(0);
+            }
+            None => self.line(&format!("{total} {what} to judge")),
+        }
+    }
+
+    /// A step started: the bar names it while it runs.
+    pub fn begin(&self, step: &str) {
+        let mut state = self.state.lock().expect("progress state");
+        state.running.push(step.to_string());
+        if let Some(bar) = &self.bar {
+            bar.set_message(state.running.join(", "));
+        }
+    }
+
+    /// A step is no longer running.
+    pub fn end(&self, step: &str) {
+        let mut state = self.state.lock().expect("progress state");
+        state.running.retain(|s| s != step);
+        if let Some(bar) = &self.bar {
+            bar.set_message(state.running.join(", "));
+        }
+    }
+
+    /// A step finished: its line, and one more step counted.
+    pub fn counted(&self, line: &str) {
+        self.line(line);
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
         }
     }
 

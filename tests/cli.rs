@@ -927,3 +927,204 @@ fn a_refused_patch_still_gets_a_gradescope_report_saying_why() {
     );
     left.assert_no_temp_left();
 }
+
+/// A rubric in which every kernel fails the test `fails` at once, while
+/// the VM of `slow` hangs far longer than a test may take.
+const FAIL_FAST_RUBRIC: &str = r#"
+lab = "lazy"
+title = "Lazy page allocation (fail-fast rubric)"
+total = 15
+
+[defaults]
+timeout = "60s"
+cpus = 1
+output_cap = 65536
+
+[[session]]
+name = "boot"
+commands = ["echo hi {token}"]
+
+[[session]]
+name = "fails"
+commands = ["nosuchprogram"]
+
+[[session]]
+name = "slow"
+commands = ["hang"]
+
+[[test]]
+name = "echo hi"
+session = "boot"
+points = 5
+match = ['^hi {token}$']
+
+[[test]]
+name = "fails"
+session = "fails"
+points = 5
+match = ['^never printed$']
+
+[[test]]
+name = "slow"
+session = "slow"
+points = 5
+match = ['^never printed either$']
+"#;
+
+#[test]
+fn mutants_are_killed_by_the_first_failed_test_without_waiting_for_the_others_and_kept() {
+    let home = Home::with_rubric(FAIL_FAST_RUBRIC);
+    let started = Instant::now();
+    let (out, left) = Run::new(&home, "shell")
+        .args(&[
+            "mutants", "lazy", "--sample", "1", "--jobs", "4", "--force", "--format", "json",
+        ])
+        .output();
+    let elapsed = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["judged"], 1);
+    assert_eq!(report["survived"], 0);
+    let mutant = &report["mutants"][0];
+    assert_eq!(mutant["outcome"], "killed", "{mutant}");
+    assert_eq!(mutant["test"], "fails", "{mutant}");
+    assert!(
+        mutant["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("diff --git a/kernel/src/"),
+        "{mutant}"
+    );
+    // The hanging VM was cancelled when `fails` failed, not waited for.
+    assert!(elapsed < Duration::from_secs(55), "took {elapsed:?}");
+    assert_eq!(left.groups().len(), 3, "the probe, `fails` and `slow`");
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+
+    // A rerun grades nothing: the result is kept by the mutant's key.
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["mutants", "lazy", "--sample", "1", "--jobs", "4"])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("0 graded now, 1 kept from earlier runs"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(left.groups().is_empty(), "a kept result boots no VM");
+}
+
+#[test]
+fn a_mutant_no_test_kills_is_shown_with_its_diff_and_exits_113() {
+    // Under the test rubric and the fake QEMU every kernel passes.
+    let home = Home::new("10s");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["mutants", "lazy", "--sample", "1", "--jobs", "2"])
+        .output();
+    assert_eq!(
+        out.status.code(),
+        Some(113),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("1 survived"), "{text}");
+    assert!(text.contains("survived: kernel/src/"), "{text}");
+    assert!(text.contains("~ changed by cargo-mutants ~"), "{text}");
+    left.assert_no_vm_left();
+
+    // Listed as equivalent, the same mutant passes the analysis.
+    let listed = Run::new(&home, "shell")
+        .args(&[
+            "mutants", "lazy", "--list", "--sample", "1", "--format", "json",
+        ])
+        .output()
+        .0;
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let m = &listed[0];
+    let entry = format!(
+        "[[mutant]]\nfile = '{}'\nfunction = '{}'\nmutation = '{}'\nreason = 'the test rubric cannot tell'\n",
+        m["file"].as_str().unwrap(),
+        m["function"].as_str().unwrap(),
+        m["mutation"].as_str().unwrap()
+    );
+    std::fs::write(
+        home.path().join("grading/lazy/equivalent-mutants.toml"),
+        entry,
+    )
+    .unwrap();
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["mutants", "lazy", "--sample", "1", "--jobs", "2"])
+        .output();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 equivalent, 0 survived"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn mutants_list_names_the_mutants_of_the_solution_and_a_missing_cargo_mutants_says_how_to_install_it()
+ {
+    let home = Home::new("10s");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["mutants", "lazy", "--list"])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("replace growproc -> Result<(), ()> with Ok(())"),
+        "{text}"
+    );
+    assert!(text.lines().all(|l| l.starts_with("kernel/src/")), "{text}");
+    assert!(left.groups().is_empty(), "listing boots nothing");
+    left.assert_no_temp_left();
+
+    let mut run = Run::new(&home, "shell").args(&["mutants", "lazy", "--list"]);
+    run.cmd
+        .env("XVLAB_CARGO_MUTANTS", "/nonexistent/cargo-mutants");
+    let (out, _) = run.output();
+    assert_eq!(out.status.code(), Some(110));
+    assert!(
+        stderr(&out).contains("cargo install --locked cargo-mutants"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_mutation_analysis_keeps_what_was_judged_and_exits_130() {
+    let home = Home::new("120s");
+    // One mutant judged and kept.
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["mutants", "lazy", "--sample", "1", "--jobs", "1", "--force"])
+        .output();
+    assert_eq!(out.status.code(), Some(113), "{}", stderr(&out));
+    // The next run reports it at once and is interrupted grading another.
+    let run = Run::new(&home, "hang").args(&["mutants", "lazy", "--sample", "2", "--jobs", "1"]);
+    let (out, left) = interrupt_after_first_vm(run);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("interrupted: the results are partial"),
+        "{text}"
+    );
+    assert!(text.contains("1 judged"), "{text}");
+    assert!(text.contains("1 kept from earlier runs"), "{text}");
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+}
