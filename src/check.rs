@@ -1379,7 +1379,10 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         let rubric = crate::rubric::tests::lazy_rubric();
         let plan = Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap();
         assert!(plan.session("boot").unwrap().sealed.is_empty());
-        assert_eq!(plan.session("lazytests").unwrap().sealed, ["lazytests"]);
+        assert_eq!(
+            plan.session("lazytests/alloc").unwrap().sealed,
+            ["lazytests"]
+        );
         assert_eq!(
             plan.session("usertests/sbrkarg").unwrap().sealed,
             ["usertests"]
