@@ -20,13 +20,15 @@
 //! only memory the kernel really lost is missing.
 //!
 //! The tests are xv6's (same intent, our own code), plus tests aimed at the
-//! mistakes students make in the lazy-allocation lab (module `lazy`). The
-//! runner itself never allocates, so it keeps reporting when the heap is what
-//! the kernel breaks.
+//! mistakes students make in the lazy-allocation lab (module `lazy`; module
+//! `brk` for breaks in the middle of a page and faults with memory
+//! exhausted). The runner itself never allocates, so it keeps reporting
+//! when the heap is what the kernel breaks.
 
 #![no_std]
 #![no_main]
 
+mod brk;
 mod files;
 mod lazy;
 mod memory;
@@ -133,6 +135,11 @@ const TESTS: &[Test] = &[
     Test::new("lazyfork", lazy::lazyfork),
     Test::new("lazyalign", lazy::lazyalign),
     Test::new("sbrktop", lazy::sbrktop),
+    // A break in the middle of a page, and faults with memory exhausted.
+    Test::new("brkshrink", brk::brkshrink),
+    Test::new("brkexit", brk::brkexit),
+    Test::new("brkfork", brk::brkfork),
+    Test::new("brkoom", brk::brkoom),
 ];
 
 /// How long (clock ticks) to wait for a test's leftover processes to go
