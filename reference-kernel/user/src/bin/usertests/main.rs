@@ -20,13 +20,15 @@
 //! only memory the kernel really lost is missing.
 //!
 //! The tests are xv6's (same intent, our own code), plus tests aimed at the
-//! mistakes students make in the lazy-allocation lab (module `lazy`) and at
-//! its edges (module `edges`). The runner itself never allocates, so it keeps
-//! reporting when the heap is what the kernel breaks.
+//! mistakes students make in the lazy-allocation lab (module `lazy`), at its
+//! edges (module `edges`), and with breaks in the middle of a page and
+//! faults with memory exhausted (module `brk`). The runner itself never
+//! allocates, so it keeps reporting when the heap is what the kernel breaks.
 
 #![no_std]
 #![no_main]
 
+mod brk;
 mod edges;
 mod files;
 mod lazy;
@@ -141,6 +143,11 @@ const TESTS: &[Test] = &[
     Test::new("crossbrk", edges::crossbrk),
     Test::new("sbrkhigh", edges::sbrkhigh),
     Test::new("heapstack", edges::heapstack),
+    // A break in the middle of a page, and faults with memory exhausted.
+    Test::new("brkshrink", brk::brkshrink),
+    Test::new("brkexit", brk::brkexit),
+    Test::new("brkfork", brk::brkfork),
+    Test::new("brkoom", brk::brkoom),
 ];
 
 /// How long (clock ticks) to wait for a test's leftover processes to go
