@@ -1003,7 +1003,13 @@ fn mutants_are_killed_by_the_first_failed_test_without_waiting_for_the_others_an
     );
     // The hanging VM was cancelled when `fails` failed, not waited for.
     assert!(elapsed < Duration::from_secs(55), "took {elapsed:?}");
-    assert_eq!(left.groups().len(), 3, "the probe, `fails` and `slow`");
+    // The probe, `fails` and, unless `fails` had failed before it was
+    // due to start, `slow`: both are right, and neither waits for it.
+    let groups = left.groups().len();
+    assert!(
+        (2..=3).contains(&groups),
+        "{groups} VMs started: the probe, `fails` and perhaps `slow`"
+    );
     left.assert_no_vm_left();
     left.assert_no_temp_left();
 
