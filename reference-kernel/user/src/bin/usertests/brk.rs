@@ -28,11 +28,12 @@
 //! The tests that check for lost pages count free memory with
 //! [`countfree`] in the test's process, around children that do the work.
 
-use user::harness::{FreePages, PGSIZE, countfree, wait_for};
+use user::harness::{PGSIZE, wait_for};
 use user::{fail, sys};
 
 use crate::probe::{
-    SBRK_FAILED, align_brk, brk, expect_killed, expect_success, grow, load, sbrk, store,
+    SBRK_FAILED, align_brk, brk, expect_killed, expect_no_loss, expect_success, free_pages, grow,
+    load, sbrk, store,
 };
 
 /// Byte `i` of a test region's pattern: never zero, different on every
@@ -69,22 +70,6 @@ fn move_brk(n: isize) {
     // SAFETY: callers only give back heap they grew and no longer use.
     if unsafe { sbrk(n32) } == SBRK_FAILED {
         fail!("sbrk({n}) failed at break {:#x}", brk());
-    }
-}
-
-/// Free memory now, or fails the test.
-fn free_pages() -> FreePages {
-    match countfree() {
-        Some(count) => count,
-        None => fail!("could not count free pages"),
-    }
-}
-
-/// Fails the test if fewer pages are free now than `before`.
-fn expect_no_loss(before: FreePages, what: &str) {
-    let after = free_pages();
-    if after < before {
-        fail!("{what}: lost free pages, {after} free (out of {before})");
     }
 }
 

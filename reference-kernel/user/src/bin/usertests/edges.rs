@@ -34,12 +34,12 @@
 use core::arch::asm;
 use core::ffi::CStr;
 
-use user::harness::{FreePages, PGSIZE, countfree, run_in_child, wait_for};
+use user::harness::{PGSIZE, run_in_child, wait_for};
 use user::{O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, StaticCell, fail, sys};
 
 use crate::probe::{
-    self, SBRK_FAILED, brk, expect_killed, expect_success, fresh_pages, load, load_word, sbrk,
-    store, store_word,
+    self, SBRK_FAILED, brk, expect_killed, expect_no_loss, expect_success, free_pages, fresh_pages,
+    load, load_word, make_file, open, sbrk, store, store_word,
 };
 
 /// Static (eagerly mapped) memory for patterns and reading results back.
@@ -48,41 +48,6 @@ static BUF: StaticCell<[u8; 4 * PGSIZE]> = StaticCell::new([0; 4 * PGSIZE]);
 /// Byte `i` of a test pattern: never zero, different on every page.
 fn pattern(i: usize) -> u8 {
     ((i * 11 + i / PGSIZE) % 253 + 1) as u8
-}
-
-/// Counts the free pages, or fails the test.
-fn free_pages() -> FreePages {
-    match countfree() {
-        Some(free) => free,
-        None => fail!("cannot count free pages"),
-    }
-}
-
-/// Fails the test if fewer pages are free now than `before`.
-fn expect_no_loss(before: FreePages, what: &str) {
-    let after = free_pages();
-    if after < before {
-        fail!("{what} lost memory: {after} pages free, {before} before");
-    }
-}
-
-/// Creates (truncating) `path` holding `data`.
-fn make_file(path: &CStr, data: &[u8]) {
-    let Ok(fd) = user::open(path, O_CREATE | O_WRONLY | O_TRUNC) else {
-        fail!("cannot create {:?}", path);
-    };
-    if user::write(fd, data) != Ok(data.len()) {
-        fail!("cannot write {:?}", path);
-    }
-    let _ = user::close(fd);
-}
-
-/// Opens `path`, or fails the test.
-fn open(path: &CStr, flags: i32) -> i32 {
-    match user::open(path, flags) {
-        Ok(fd) => fd,
-        Err(_) => fail!("open({:?}) failed", path),
-    }
 }
 
 /// Runs `body` in a child (itself in a child, so that a body stuck in the

@@ -4,11 +4,12 @@
 //! directories). They are xv6's, with the same sizes and counts unless a
 //! comment says otherwise.
 
-use core::ffi::CStr;
 use core::fmt::Write;
 
 use user::harness::{run_in_child, wait_for};
 use user::{CStrBuf, Dirent, O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, StaticCell, fail, sys};
+
+use crate::probe::open;
 
 /// Bytes per disk block.
 const BSIZE: usize = 1024;
@@ -23,14 +24,6 @@ const BUFSZ: usize = (MAXOPBLOCKS + 2) * BSIZE;
 
 /// The tests' big buffer; each test (a process of its own) takes it once.
 static BUF: StaticCell<[u8; BUFSZ]> = StaticCell::new([0; BUFSZ]);
-
-/// Opens `path`, or fails the test.
-fn open(path: &CStr, flags: i32) -> i32 {
-    match user::open(path, flags) {
-        Ok(fd) => fd,
-        Err(_) => fail!("open({:?}, {flags:#x}) failed", path),
-    }
-}
 
 /// Writes all of `data` with one write(), or fails the test.
 fn write(fd: i32, data: &[u8]) {

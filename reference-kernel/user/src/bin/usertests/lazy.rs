@@ -31,7 +31,7 @@ use user::{O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, StaticCell, fail, sys}
 
 use crate::probe::{
     self, SBRK_FAILED, TRAMPOLINE, TRAPFRAME, brk, expect_killed, expect_success, fresh_pages,
-    load, load_word, sbrk, store, store_word,
+    load, load_word, make_file, open, sbrk, store, store_word,
 };
 
 /// Three pages of static (eagerly mapped) memory, for patterns and for
@@ -41,25 +41,6 @@ static BUF: StaticCell<[u8; 3 * PGSIZE]> = StaticCell::new([0; 3 * PGSIZE]);
 /// Byte `i` of the test pattern: never zero, and different on every page.
 fn pattern(i: usize) -> u8 {
     ((i * 7 + i / PGSIZE) % 255 + 1) as u8
-}
-
-/// Creates (truncating) `path` holding `data`.
-fn make_file(path: &core::ffi::CStr, data: &[u8]) {
-    let Ok(fd) = user::open(path, O_CREATE | O_WRONLY | O_TRUNC) else {
-        fail!("cannot create {:?}", path);
-    };
-    if user::write(fd, data) != Ok(data.len()) {
-        fail!("cannot write {:?}", path);
-    }
-    let _ = user::close(fd);
-}
-
-/// Opens `path`, or fails the test.
-fn open(path: &core::ffi::CStr, flags: i32) -> i32 {
-    match user::open(path, flags) {
-        Ok(fd) => fd,
-        Err(_) => fail!("open({:?}) failed", path),
-    }
 }
 
 /// Fails the test unless bytes `[from, to)` of memory are all zero.

@@ -5,9 +5,9 @@
 
 use core::ffi::{CStr, c_char};
 
-use user::{O_CREATE, O_RDONLY, O_TRUNC, O_WRONLY, StaticCell, fail, sys};
+use user::{O_CREATE, O_RDONLY, O_WRONLY, StaticCell, fail, sys};
 
-use crate::probe::{self, KERNBASE, MAXVA, PGSIZE, TRAMPOLINE, TRAPFRAME};
+use crate::probe::{self, KERNBASE, MAXVA, PGSIZE, TRAMPOLINE, TRAPFRAME, make_file};
 
 /// The kernel's buffer for a path (xv6's `MAXPATH`).
 const MAXPATH: usize = 128;
@@ -30,17 +30,6 @@ fn bad_addresses() -> [usize; 8] {
         guard,
         MAXVA,
     ]
-}
-
-/// Creates (truncating) `path` and writes `data` into it.
-fn make_file(path: &CStr, data: &[u8]) {
-    let Ok(fd) = user::open(path, O_CREATE | O_WRONLY | O_TRUNC) else {
-        fail!("cannot create {:?}", path);
-    };
-    if user::write(fd, data) != Ok(data.len()) {
-        fail!("cannot write {:?}", path);
-    }
-    let _ = user::close(fd);
 }
 
 /// A pipe, or the test fails.

@@ -1,6 +1,8 @@
 //! What the tests use to poke at the address space: the user layout's
 //! constants, the program break (`sbrk` returning plain addresses), memory
-//! probes that may fault, and children that the kernel is expected to kill.
+//! probes that may fault, and children that the kernel is expected to kill;
+//! and the small helpers several test modules share (files that must open,
+//! free-page counts that must not drop).
 //!
 //! Probes are single load or store instructions in inline assembly, so the
 //! compiler can neither drop them nor move them, and a load from an address
@@ -8,9 +10,11 @@
 //! instruction whose outcome the kernel decides.
 
 use core::arch::asm;
+use core::ffi::CStr;
 use core::fmt;
 
-use user::{fail, sys};
+use user::harness::{FreePages, countfree};
+use user::{O_CREATE, O_TRUNC, O_WRONLY, fail, sys};
 
 pub use user::harness::PGSIZE;
 
@@ -142,5 +146,41 @@ pub fn expect_success(what: fmt::Arguments<'_>, body: impl FnOnce()) {
         Ok(0) => {}
         Ok(status) => fail!("{what}: child exited with status {status}"),
         Err(_) => fail!("{what}: fork or wait failed"),
+    }
+}
+
+/// Creates (truncating) `path` and writes `data` into it, or fails the
+/// test.
+pub fn make_file(path: &CStr, data: &[u8]) {
+    let Ok(fd) = user::open(path, O_CREATE | O_WRONLY | O_TRUNC) else {
+        fail!("cannot create {:?}", path);
+    };
+    if user::write(fd, data) != Ok(data.len()) {
+        fail!("cannot write {:?}", path);
+    }
+    let _ = user::close(fd);
+}
+
+/// Opens `path`, or fails the test.
+pub fn open(path: &CStr, flags: i32) -> i32 {
+    match user::open(path, flags) {
+        Ok(fd) => fd,
+        Err(_) => fail!("open({:?}, {flags:#x}) failed", path),
+    }
+}
+
+/// Free memory now, or fails the test.
+pub fn free_pages() -> FreePages {
+    match countfree() {
+        Some(count) => count,
+        None => fail!("could not count free pages"),
+    }
+}
+
+/// Fails the test if fewer pages are free now than `before`.
+pub fn expect_no_loss(before: FreePages, what: &str) {
+    let after = free_pages();
+    if after < before {
+        fail!("{what}: lost free pages, {after} free (out of {before})");
     }
 }
