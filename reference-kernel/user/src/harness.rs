@@ -35,6 +35,9 @@ pub const PGSIZE: usize = 4096;
 /// Most process slots the kernel has (xv6's `NPROC`).
 pub const NPROC: usize = 64;
 
+/// Most open files a process has (xv6's `NOFILE`).
+const NOFILE: usize = 16;
+
 /// Longest token `-k` accepts; verdict lines must stay short enough for one
 /// buffer.
 pub const MAX_TOKEN_LEN: usize = 64;
@@ -351,19 +354,16 @@ impl fmt::Display for FreePages {
 /// counting child had to be killed.
 pub fn countfree() -> Option<FreePages> {
     let counter = Counter::start()?;
-    let Some(big) = Holder::start(BIG_HOLD, &[counter.pages, counter.go]) else {
+    let Some(big) = Holder::start(BIG_HOLD) else {
         counter.cancel();
         return None;
     };
-    let Some(small) = Holder::start(
-        SMALL_HOLD,
-        &[counter.pages, counter.go, big.control, big.report],
-    ) else {
+    let Some(small) = Holder::start(SMALL_HOLD) else {
         big.release();
         counter.cancel();
         return None;
     };
-    let count = match (big.fill(), small.fill()) {
+    let count = match (big.fill(NPROC), small.fill(NPROC)) {
         (Some(b), Some(s)) => counter.run().map(|rest| FreePages {
             copies: [b.0, s.0],
             rest,
@@ -377,6 +377,84 @@ pub fn countfree() -> Option<FreePages> {
     small.release();
     big.release();
     count
+}
+
+/// Memory taken from the kernel in bulk by [`hold_pages`], held until
+/// [`release`](MemoryHold::release)d: the two holders, each by its pid and
+/// the control pipe whose end of file lets it go.
+pub struct MemoryHold {
+    holders: [(i32, i32); 2],
+    pages: usize,
+}
+
+impl MemoryHold {
+    /// About how many pages are held (the estimate [`FreePages::pages`]
+    /// makes: off by a few pages per copy).
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// Gives the memory back, and waits until every process that held it
+    /// has exited, so that the pages are free again on return.
+    pub fn release(self) {
+        let_go(&self.holders);
+    }
+}
+
+/// Lets holders (pid, control pipe) go and waits until they are gone.
+fn let_go(holders: &[(i32, i32)]) {
+    for &(pid, control) in holders {
+        let _ = crate::close(control);
+        let _ = wait_for(pid);
+    }
+}
+
+/// Takes about `pages` pages of memory, never more, and holds them until
+/// released: for tests that need memory nearly exhausted, and cheaply, the
+/// way [`countfree`] fills memory. Touching the pages one by one would cost
+/// a page fault each on a lazy kernel (more than a second for 128 MiB under
+/// emulation); forked copies of a process that has touched its pages cost
+/// the kernel a page copy each instead. What is left to take (up to about
+/// a small holder's copy, 70 pages, more if `pages` is more than the
+/// kernel has) the test takes itself, as precisely as it needs.
+///
+/// The holders are children of the calling process, which must release
+/// them before it exits (or they would hold the memory on); they exit only
+/// when released, so waiting for other children meanwhile is fine. The
+/// hold keeps two descriptors open (four while it fills). Returns `None`
+/// if the holders could not be started.
+pub fn hold_pages(pages: usize) -> Option<MemoryHold> {
+    // SAFETY: sbrk(0) changes nothing.
+    let base = unsafe { sys::sbrk(0) } as usize;
+    let copy_pages = [
+        fork_pages(base + BIG_HOLD * PGSIZE),
+        fork_pages(base + SMALL_HOLD * PGSIZE),
+    ];
+    let big = Holder::start(BIG_HOLD)?;
+    let Some(small) = Holder::start(SMALL_HOLD) else {
+        let_go(&[(big.pid, big.control)]);
+        return None;
+    };
+    // Each holder holds as much as one of its copies.
+    let mut held = copy_pages[0] + copy_pages[1];
+    let mut filled = true;
+    for (holder, copy) in [&big, &small].into_iter().zip(copy_pages) {
+        match holder.fill(pages.saturating_sub(held) / copy) {
+            Some((copies, _)) if filled => held += copies * copy,
+            _ => filled = false,
+        }
+        // The report has been read: the descriptor is not kept.
+        let _ = crate::close(holder.report);
+    }
+    let holders = [(small.pid, small.control), (big.pid, big.control)];
+    if !filled {
+        let_go(&holders);
+        return None;
+    }
+    Some(MemoryHold {
+        holders,
+        pages: held,
+    })
 }
 
 /// Reads exactly `buf.len()` bytes from `fd` (a pipe may deliver them in
@@ -443,14 +521,16 @@ struct Holder {
 }
 
 impl Holder {
-    /// Forks a holder of `pages` pages; it closes `others` (this process's
-    /// descriptors that are none of its business).
-    fn start(pages: usize, others: &[i32]) -> Option<Holder> {
+    /// Forks a holder of `pages` pages. It closes every descriptor but its
+    /// own two: it and its copies must not keep the end of someone else's
+    /// pipe open.
+    fn start(pages: usize) -> Option<Holder> {
         let [(control_r, control_w), (report_r, report_w)] = two_pipes()?;
         let pid = crate::fork();
         if pid == Ok(0) {
-            close_all(others);
-            close_all(&[control_w, report_r]);
+            for fd in (0..NOFILE as i32).filter(|&fd| fd != control_r && fd != report_w) {
+                let _ = crate::close(fd);
+            }
             hold_memory(pages, control_r, report_w);
             sys::exit(0);
         }
@@ -468,10 +548,12 @@ impl Holder {
         }
     }
 
-    /// Has the holder fork its copies; returns how many it forked and the
-    /// pages each holds.
-    fn fill(&self) -> Option<(usize, usize)> {
-        if crate::fs::write(self.control, b"f") != Ok(1) {
+    /// Has the holder fork up to `limit` copies (fewer if fork fails);
+    /// returns how many it forked and the pages each holds.
+    fn fill(&self, limit: usize) -> Option<(usize, usize)> {
+        let mut order = [b'f', 0, 0, 0, 0];
+        order[1..].copy_from_slice(&(limit.min(NPROC) as u32).to_le_bytes());
+        if crate::fs::write(self.control, &order) != Ok(order.len()) {
             return None;
         }
         let mut report = [0u8; 8];
@@ -490,8 +572,9 @@ impl Holder {
     }
 }
 
-/// A [`Holder`]'s body: touches `pages` pages, waits for the byte that says
-/// fill, forks copies of itself until fork fails, reports how many and what
+/// A [`Holder`]'s body: touches `pages` pages, waits for the order to fill
+/// (`f` and the most copies to fork, a little-endian `u32`), forks copies of
+/// itself until it has that many or fork fails, reports how many and what
 /// each holds on `report`, and releases them all at end of file on
 /// `control`.
 fn hold_memory(pages: usize, control: i32, report: i32) {
@@ -511,18 +594,20 @@ fn hold_memory(pages: usize, control: i32, report: i32) {
             unsafe { start.wrapping_add(page * PGSIZE).write_volatile(1) };
         }
     }
-    let mut byte = [0u8];
-    if crate::read(control, &mut byte) != Ok(1) {
+    let mut order = [0u8; 5];
+    if read_exactly(control, &mut order).is_none() || order[0] != b'f' {
         return;
     }
+    let limit = u32::from_le_bytes([order[1], order[2], order[3], order[4]]) as usize;
     let pipe = if ready { crate::pipe().ok() } else { None };
     let Some((hold_r, hold_w)) = pipe else {
         send(0, 0);
         return;
     };
-    let copies = fork_waiting(NPROC, hold_r, &[hold_w, control, report]);
+    let copies = fork_waiting(limit, hold_r, &[hold_w, control, report]);
     let _ = crate::close(hold_r);
     send(copies, fork_pages(start as usize + pages * PGSIZE));
+    let mut byte = [0u8];
     while crate::read(control, &mut byte) == Ok(1) {}
     let _ = crate::close(hold_w);
     for _ in 0..copies {

@@ -221,36 +221,12 @@ fn out_of_memory() {
     let Some(free0) = harness::countfree() else {
         fail!("cannot count free pages");
     };
-    // Filling memory page by page costs a page fault each: do it once, in a
-    // holder that stays until released, leaving about 512 pages for the
-    // children that run out.
-    let (ready_r, ready_w) = pipe();
-    let (release_r, release_w) = pipe();
-    let holder = match user::fork() {
-        Ok(0) => {
-            let _ = user::close(ready_r);
-            let _ = user::close(release_w);
-            take_pages(free0.pages().saturating_sub(512), |page| {
-                // SAFETY: a page this holder just grew.
-                unsafe { store(page, 1) };
-                true
-            });
-            let _ = user::write(ready_w, b"r");
-            // Blocks until the parent closes its end.
-            let mut byte = [0u8];
-            let _ = user::read(release_r, &mut byte);
-            sys::exit(0);
-        }
-        Ok(pid) => pid,
-        Err(_) => fail!("fork failed"),
+    // Most of the memory is held in bulk (cheaply, by forked copies of
+    // processes that hold it), leaving about 512 pages for the children that
+    // run out.
+    let Some(hold) = harness::hold_pages(free0.pages().saturating_sub(512)) else {
+        fail!("cannot start the processes that hold memory");
     };
-    let _ = user::close(ready_w);
-    let _ = user::close(release_r);
-    // Wait until the holder has its memory (or has died trying: end of
-    // file).
-    let mut byte = [0u8];
-    let _ = user::read(ready_r, &mut byte);
-    let _ = user::close(ready_r);
 
     let status = run_in_child(|| {
         loop {
@@ -283,10 +259,7 @@ fn out_of_memory() {
         fail!("the child whose system calls ran out of memory exited with {status:?}");
     }
 
-    let _ = user::close(release_w);
-    if harness::wait_for(holder).map(|w| w.status) != Ok(0) {
-        fail!("the process holding most of the memory did not survive");
-    }
+    hold.release();
     match harness::countfree() {
         Some(free1) if free1 >= free0 => {}
         Some(free1) => fail!("lost free pages: {free1} free after running out, {free0} before"),
@@ -305,14 +278,6 @@ fn out_of_memory() {
     });
     if status != Ok(0) {
         fail!("after running out of memory, a new process cannot use 8 MiB ({status:?})");
-    }
-}
-
-/// A pipe, or the test fails.
-fn pipe() -> (i32, i32) {
-    match user::pipe() {
-        Ok(fds) => fds,
-        Err(_) => fail!("pipe() failed"),
     }
 }
 

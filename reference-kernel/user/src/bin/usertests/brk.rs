@@ -25,15 +25,16 @@
 //!   fault handler that does not free its fresh page when `mappages` fails
 //!   leaks it).
 //!
-//! The tests that check for lost pages count free memory with
-//! [`countfree`] in the test's process, around children that do the work.
+//! The runner counts free pages around each of these tests (they are
+//! `counted` in its table): a test that leaves the kernel with fewer free
+//! pages fails.
 
-use user::harness::{PGSIZE, wait_for};
+use user::harness::{self, PGSIZE, wait_for};
 use user::{fail, sys};
 
 use crate::probe::{
-    SBRK_FAILED, align_brk, brk, expect_killed, expect_no_loss, expect_success, free_pages, grow,
-    load, sbrk, store,
+    SBRK_FAILED, align_brk, brk, expect_killed, expect_success, free_at_start, grow, load, sbrk,
+    store,
 };
 
 /// Byte `i` of a test region's pattern: never zero, different on every
@@ -92,7 +93,6 @@ const SHRINKS: [(usize, usize); 8] = [
 /// break and frees the whole pages above it: grown again, they read zero;
 /// and no page is lost.
 pub fn brkshrink() {
-    let before = free_pages();
     expect_success(format_args!("shrinking child"), || {
         let r = align_brk();
         for (from, to) in SHRINKS {
@@ -128,14 +128,12 @@ pub fn brkshrink() {
             move_brk(-(top as isize));
         }
     });
-    expect_no_loss(before, "shrinking to unaligned breaks");
 }
 
 /// A touched, partly used top page shrunk away: a load there kills the
 /// process, and a process that exits after shrinking leaves the kernel well
 /// and loses no page.
 pub fn brkexit() {
-    let before = free_pages();
     for (from, to) in SHRINKS {
         // Only shrinks that give a page back.
         if to.next_multiple_of(PGSIZE) >= from.next_multiple_of(PGSIZE) {
@@ -170,7 +168,6 @@ pub fn brkexit() {
             },
         );
     }
-    expect_no_loss(before, "exiting after shrinking");
 }
 
 /// fork() of a process whose last page is touched and partly used: the
@@ -228,61 +225,43 @@ pub fn brkfork() {
 /// give back so that exactly the pages a case wants are free.
 const RESERVE: usize = 2;
 
+/// A page of kernel memory held by one descriptor: a pipe whose write end
+/// is closed at once (the page is freed when the read end is closed too).
+/// `None` when no pipe can be made.
+fn page_in_pipe() -> Option<i32> {
+    let (r, w) = user::pipe().ok()?;
+    let _ = user::close(w);
+    Some(r)
+}
+
 /// Whether two more pages could be allocated now: makes two pipes (a page
 /// each) and closes them again.
 fn two_pages_free() -> bool {
-    let Ok((a0, a1)) = user::pipe() else {
+    let Some(first) = page_in_pipe() else {
         return false;
     };
-    let second = user::pipe();
-    close_pipe((a0, a1));
+    let second = page_in_pipe();
+    let _ = user::close(first);
     match second {
-        Ok(fds) => {
-            close_pipe(fds);
+        Some(fd) => {
+            let _ = user::close(fd);
             true
         }
-        Err(_) => false,
-    }
-}
-
-/// Closes both ends of a pipe, which frees its page.
-fn close_pipe((r, w): (i32, i32)) {
-    let _ = user::close(r);
-    let _ = user::close(w);
-}
-
-/// Takes about `pages` pages of memory into the heap: grows it and stores
-/// into every page, in chunks that an eager kernel may refuse.
-fn take_pages(pages: usize) {
-    let mut left = pages;
-    let mut chunk = 4096;
-    while left > 0 && chunk > 0 {
-        let n = chunk.min(left);
-        // SAFETY: growing the heap takes nothing away from anyone.
-        let start = unsafe { sbrk((n * PGSIZE) as i32) };
-        if start == SBRK_FAILED {
-            chunk /= 2;
-            continue;
-        }
-        for page in 0..n {
-            // SAFETY: heap this process just grew.
-            unsafe { store(start + page * PGSIZE, 1) };
-        }
-        left -= n;
+        None => false,
     }
 }
 
 /// Takes every free page but `keep`, which must be at most [`RESERVE`]:
 /// first page by page while two pages are left for the next page and its
 /// page table, then the last page in a pipe, then gives back `keep` pages
-/// of the reserve. Returns the pipes that hold pages, to close when they
-/// are no longer needed.
-fn exhaust(keep: usize) -> [Option<(i32, i32)>; RESERVE + 1] {
+/// of the reserve. Returns the pipes that hold pages (by their one open
+/// descriptor), to close when they are no longer needed.
+fn exhaust(keep: usize) -> [Option<i32>; RESERVE + 1] {
     let mut held = [None; RESERVE + 1];
     for slot in held.iter_mut().take(RESERVE) {
-        match user::pipe() {
-            Ok(fds) => *slot = Some(fds),
-            Err(_) => fail!("cannot make a pipe"),
+        match page_in_pipe() {
+            Some(fd) => *slot = Some(fd),
+            None => fail!("cannot make a pipe"),
         }
     }
     while two_pages_free() {
@@ -295,16 +274,16 @@ fn exhaust(keep: usize) -> [Option<(i32, i32)>; RESERVE + 1] {
         unsafe { store(a, 1) };
     }
     // Zero or one page is free now: a pipe takes it if there is one.
-    if let Ok(fds) = user::pipe() {
-        held[RESERVE] = Some(fds);
-        if let Ok(fds) = user::pipe() {
-            close_pipe(fds);
+    if let Some(fd) = page_in_pipe() {
+        held[RESERVE] = Some(fd);
+        if let Some(fd) = page_in_pipe() {
+            let _ = user::close(fd);
             fail!("memory did not run out: two pages free after filling it");
         }
     }
     for slot in held.iter_mut().take(keep) {
-        if let Some(fds) = slot.take() {
-            close_pipe(fds);
+        if let Some(fd) = slot.take() {
+            let _ = user::close(fd);
         }
     }
     held
@@ -314,25 +293,26 @@ fn exhaust(keep: usize) -> [Option<(i32, i32)>; RESERVE + 1] {
 /// exactly zero, one or two pages free: the kernel kills the process and
 /// loses no page, not even the page it allocated before mapping it failed.
 ///
-/// A child of the test takes all memory (with a lazy kernel's page faults
+/// A child of the test takes all memory (most of it held in bulk by
+/// processes it forks for that, the rest with a lazy kernel's page faults
 /// or an eager kernel's sbrk, which both fail only when memory is gone);
 /// for each case it leaves the pages the case wants free and lets one of
 /// its children, forked before memory ran low and waiting on a pipe, grow
 /// its break into a region without page tables and store there. That
 /// child must be killed (a lazy kernel), or its sbrk must fail (an eager
-/// one, which allocates). The test's process counts free pages before and
-/// after.
+/// one, which allocates).
 pub fn brkoom() {
     const LEAF: usize = 512 * PGSIZE;
     const MIDDLE: usize = 512 * LEAF;
     // (pages left free, the region the fault lands in): a fresh 2 MiB
     // region needs a leaf page table; a fresh 1 GiB region a middle one too.
     const CASES: [(usize, usize); 4] = [(0, LEAF), (1, LEAF), (1, MIDDLE), (2, MIDDLE)];
-    let before = free_pages();
-    let free = before.pages();
+    let free = free_at_start();
     expect_success(format_args!("memory-exhausting child"), || {
-        // Descriptors: three pipes of `held`, two for `two_pages_free`, one
-        // to each faulting child; standard input is not needed.
+        // Descriptors (16 at most): one to each faulting child, two for the
+        // memory hold (four while it fills), one for each page `exhaust`
+        // holds in a pipe and two for `two_pages_free`; standard input is
+        // not needed.
         let _ = user::close(0);
         let mut go = [0; CASES.len()];
         let mut pids = [0; CASES.len()];
@@ -358,9 +338,14 @@ pub fn brkoom() {
             let _ = user::close(r);
             go[i] = w;
         }
-        // Most of the memory at once, leaving a margin for the estimate's
-        // error, this process's children and page tables.
-        take_pages(free.saturating_sub(brk() / PGSIZE * (CASES.len() + 1) + free / 64));
+        // Most of the memory at once, held by processes forked for it,
+        // leaving a margin for the estimate's error, this process's
+        // children and page tables.
+        let Some(hold) = harness::hold_pages(
+            free.saturating_sub(brk() / PGSIZE * (CASES.len() + 1) + free / 256),
+        ) else {
+            fail!("cannot start the processes that hold memory");
+        };
         for (i, &(keep, align)) in CASES.iter().enumerate() {
             let held = exhaust(keep);
             if user::write(go[i], b"g") != Ok(1) {
@@ -375,12 +360,12 @@ pub fn brkoom() {
                      child ended with {status:?}"
                 ),
             }
-            for fds in held.into_iter().flatten() {
-                close_pipe(fds);
+            for fd in held.into_iter().flatten() {
+                let _ = user::close(fd);
             }
         }
+        hold.release();
     });
-    expect_no_loss(before, "faults with memory exhausted");
     // The kernel still works: a child can use fresh memory.
     expect_success(format_args!("child after the faults"), || {
         let a = grow(PGSIZE);

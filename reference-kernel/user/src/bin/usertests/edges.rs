@@ -34,12 +34,12 @@
 use core::arch::asm;
 use core::ffi::CStr;
 
-use user::harness::{PGSIZE, run_in_child, wait_for};
+use user::harness::{self, PGSIZE, run_in_child, wait_for};
 use user::{O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, StaticCell, fail, sys};
 
 use crate::probe::{
-    self, SBRK_FAILED, brk, expect_killed, expect_no_loss, expect_success, free_pages, fresh_pages,
-    load, load_word, make_file, open, sbrk, store, store_word,
+    self, SBRK_FAILED, brk, expect_killed, expect_success, free_at_start, fresh_pages, load,
+    load_word, make_file, open, sbrk, store, store_word,
 };
 
 /// Static (eagerly mapped) memory for patterns and reading results back.
@@ -95,12 +95,17 @@ fn within(ticks: i32, what: &str, body: impl FnOnce()) {
 }
 
 /// fork() of a parent with holes in its heap that holds more than half of
-/// free memory: the copy runs out of memory half-way.
+/// the memory left free: the copy runs out of memory half-way.
 pub fn oomfork() {
-    let free0 = free_pages();
-    // 80% of free memory in the heap, three quarters of it touched: the
-    // parent holds 60%, the 40% left cannot hold a copy.
-    let pages = free0.pages() * 4 / 5;
+    // A 16 MiB heap, three quarters of it touched. All memory but what the
+    // parent touches and half as much again is held in bulk: what is left
+    // when the parent forks cannot hold a copy.
+    const PAGES: usize = 4096;
+    let Some(hold) = harness::hold_pages(free_at_start().saturating_sub(PAGES * 3 / 4 * 3 / 2))
+    else {
+        fail!("cannot start the processes that hold memory");
+    };
+    let pages = PAGES;
     let touched = |page: usize| page % 4 != 3;
     let stamp = |page: usize| 0x5ca1_0000_0000 + page as u64;
     expect_success(format_args!("sparse parent"), || {
@@ -140,28 +145,19 @@ pub fn oomfork() {
             }
         });
     });
-    expect_no_loss(free0, "a fork that ran out of memory");
+    hold.release();
 }
 
-/// Pages below the estimate of free memory that [`exhaust`] touches
-/// directly, before taking the rest through read().
+/// About how many pages [`oomread`] leaves free for [`exhaust`] to take
+/// through read(): the rest is held in bulk.
 const EXHAUST_MARGIN: usize = 512;
 
-/// Takes all free memory (about `free` pages), in this process's heap,
-/// without being killed on a correct kernel: most of it by touching pages,
-/// the rest by read()s of `file` (`chunk` bytes long) into fresh heap, which
-/// fail when the kernel finds no page for them (a lazy kernel), or sbrk
-/// failing (an eager one).
-fn exhaust(free: usize, file: &CStr, chunk: usize) {
-    let bulk = free.saturating_sub(EXHAUST_MARGIN);
-    // SAFETY: growing takes nothing away.
-    let r = unsafe { sbrk((bulk * PGSIZE) as i32) };
-    if r != SBRK_FAILED {
-        for page in 0..bulk {
-            // SAFETY: heap this process grew.
-            unsafe { store(r + page * PGSIZE, 1) };
-        }
-    }
+/// Takes all free memory (at most about [`EXHAUST_MARGIN`] pages are left)
+/// into this process's heap without being killed on a correct kernel: by
+/// read()s of `file` (`chunk` bytes long) into fresh heap, which fail when
+/// the kernel finds no page for them (a lazy kernel), or sbrk failing (an
+/// eager one).
+fn exhaust(file: &CStr, chunk: usize) {
     let mut step = chunk;
     for _ in 0..4 * EXHAUST_MARGIN {
         // SAFETY: growing takes nothing away.
@@ -204,14 +200,16 @@ pub fn oomread() {
     if user::write(pw, &buf[..PIPED]) != Ok(PIPED) {
         fail!("write into a pipe failed");
     }
-    let free0 = free_pages();
+    let Some(hold) = harness::hold_pages(free_at_start().saturating_sub(EXHAUST_MARGIN)) else {
+        fail!("cannot start the processes that hold memory");
+    };
 
     let status = run_in_child(|| {
         // Untouched heap for the calls below, grown before memory runs out.
         let pipe_dst = fresh_pages(2) + PGSIZE - 100;
         let pipe_src = fresh_pages(2) + PGSIZE - 50;
         let file_dst = fresh_pages(5) + 100;
-        exhaust(free0.pages(), FILE, FILE_LEN);
+        exhaust(FILE, FILE_LEN);
 
         // read() from a pipe: piperead holds the pipe's lock.
         // SAFETY: the kernel writes into heap this process grew.
@@ -241,6 +239,7 @@ pub fn oomread() {
             fail!("read from a file with no memory left: wrong bytes");
         }
     });
+    hold.release();
     // Failing the calls (0) and killing the process (-1) are both fine.
     if !matches!(status, Ok(0) | Ok(-1)) {
         fail!("the child that ran out of memory exited with {status:?}");
@@ -272,7 +271,6 @@ pub fn oomread() {
     let _ = user::close(pr);
     let _ = user::close(pw);
     let _ = user::unlink(FILE);
-    expect_no_loss(free0, "system calls that ran out of memory");
 }
 
 /// Buffers that start below the break and end above it, passed to read(),
@@ -383,9 +381,7 @@ const STEP: i32 = 0x7fff_f000;
 /// The break past 2 GiB and 4 GiB: sbrk's results, pages there, system
 /// calls and fork with them, and the way back down.
 pub fn sbrkhigh() {
-    let free0 = free_pages();
-    expect_success(format_args!("high break"), || high_break(free0.pages()));
-    expect_no_loss(free0, "a break above 4 GiB");
+    expect_success(format_args!("high break"), || high_break(free_at_start()));
 }
 
 /// `sbrkhigh`'s body; `free` is about how many pages are free.

@@ -17,7 +17,12 @@
 //! first test and after the last, and fails with `FAILED -- lost some free
 //! pages AFTER (out of BEFORE)` if the kernel lost some. Before the second
 //! count it waits until every process a test left behind has gone, so that
-//! only memory the kernel really lost is missing.
+//! only memory the kernel really lost is missing. Tests that exist to find
+//! lost pages are also counted around one by one: such a test fails
+//! (`NAME: lost free pages, AFTER free after it (out of BEFORE)`) if the
+//! kernel has fewer free pages after it than before. A count serves as the
+//! next test's "before" and as the run's last count when no test ran in
+//! between, so that a run of one test counts twice, not four times.
 //!
 //! The tests are xv6's (same intent, our own code), plus tests aimed at the
 //! mistakes students make in the lazy-allocation lab (module `lazy`), at its
@@ -48,11 +53,28 @@ user::entry!(main);
 struct Test {
     name: &'static str,
     run: fn(),
+    /// Whether the runner counts free pages before and after the test, and
+    /// fails it if it lost some (its body may size its work from
+    /// [`probe::free_at_start`]).
+    counted: bool,
 }
 
 impl Test {
     const fn new(name: &'static str, run: fn()) -> Test {
-        Test { name, run }
+        Test {
+            name,
+            run,
+            counted: false,
+        }
+    }
+
+    /// A test that must lose no page, counted around.
+    const fn counted(name: &'static str, run: fn()) -> Test {
+        Test {
+            name,
+            run,
+            counted: true,
+        }
     }
 }
 
@@ -138,16 +160,16 @@ const TESTS: &[Test] = &[
     Test::new("sbrktop", lazy::sbrktop),
     // The lazy lab's edges: out of memory, buffers across the break, high
     // breaks, a stack in the heap.
-    Test::new("oomfork", edges::oomfork),
-    Test::new("oomread", edges::oomread),
+    Test::counted("oomfork", edges::oomfork),
+    Test::counted("oomread", edges::oomread),
     Test::new("crossbrk", edges::crossbrk),
-    Test::new("sbrkhigh", edges::sbrkhigh),
+    Test::counted("sbrkhigh", edges::sbrkhigh),
     Test::new("heapstack", edges::heapstack),
     // A break in the middle of a page, and faults with memory exhausted.
-    Test::new("brkshrink", brk::brkshrink),
-    Test::new("brkexit", brk::brkexit),
+    Test::counted("brkshrink", brk::brkshrink),
+    Test::counted("brkexit", brk::brkexit),
     Test::new("brkfork", brk::brkfork),
-    Test::new("brkoom", brk::brkoom),
+    Test::counted("brkoom", brk::brkoom),
 ];
 
 /// How long (clock ticks) to wait for a test's leftover processes to go
@@ -187,12 +209,11 @@ fn main(args: Args) -> i32 {
     let report = Reporter::start("usertests", opts.token);
     // Process slots and free pages as they are before any test: afterwards
     // both must come back.
-    let start = user::uptime();
     let slots = harness::spare_processes(NPROC);
-    let free0 = harness::countfree();
-    if opts.timing {
-        println!("time free-page count: {} ticks", user::uptime() - start);
-    }
+    // A count made since the last test ran, if any: it may stand for the
+    // next count.
+    let mut fresh = count_free(opts.timing);
+    let free0 = fresh;
 
     // No names means every test, in table order.
     let every: [usize; TESTS.len()] = core::array::from_fn(|i| i);
@@ -204,29 +225,61 @@ fn main(args: Args) -> i32 {
     let mut all_ok = true;
     for &i in order {
         let test = &TESTS[i];
-        let start = user::uptime();
         harness::set_test_name(test.name);
-        let ok = harness::run_in_child(test.run) == Ok(0);
-        report.test(test.name, ok);
-        all_ok &= ok;
+        let before = match fresh {
+            Some(count) => Some(count),
+            None if test.counted => count_free(opts.timing),
+            None => None,
+        };
+        let start = user::uptime();
+        let mut ok = match before {
+            None if test.counted => {
+                println!("{}: could not count free pages before it", test.name);
+                false
+            }
+            _ => {
+                probe::set_free_at_start(before.map_or(0, |count| count.pages()));
+                fresh = None;
+                harness::run_in_child(test.run) == Ok(0)
+            }
+        };
         if opts.timing {
             println!("time {}: {} ticks", test.name, user::uptime() - start);
         }
-        // The next test (and the final count) must not meet this one's
-        // leftovers.
+        // The next test (and any count) must not meet this one's leftovers.
         if !harness::settle(slots, SETTLE_TICKS) {
             println!(
                 "usertests: {}: processes left behind did not exit",
                 test.name
             );
         }
+        if test.counted
+            && let Some(before) = before
+        {
+            fresh = count_free(opts.timing);
+            match fresh {
+                Some(after) if after < before => {
+                    println!(
+                        "{}: lost free pages, {after} free after it (out of {before})",
+                        test.name
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+                None => {
+                    println!("{}: could not count free pages after it", test.name);
+                    ok = false;
+                }
+            }
+        }
+        report.test(test.name, ok);
+        all_ok &= ok;
     }
 
-    let start = user::uptime();
-    let free1 = harness::countfree();
-    if opts.timing {
-        println!("time free-page count: {} ticks", user::uptime() - start);
-    }
+    let free1 = match fresh {
+        Some(count) => Some(count),
+        None => count_free(opts.timing),
+    };
     match (free0, free1) {
         (Some(before), Some(after)) if after < before => {
             report.verdict(format_args!(
@@ -242,6 +295,17 @@ fn main(args: Args) -> i32 {
     }
     report.summary(all_ok);
     if all_ok { 0 } else { 1 }
+}
+
+/// Counts the free pages (see [`harness::countfree`]); with `timing`, says
+/// how long it took.
+fn count_free(timing: bool) -> Option<harness::FreePages> {
+    let start = user::uptime();
+    let count = harness::countfree();
+    if timing {
+        println!("time free-page count: {} ticks", user::uptime() - start);
+    }
+    count
 }
 
 /// Parses the command line; `None` means a usage error (which has been

@@ -2,7 +2,7 @@
 //! constants, the program break (`sbrk` returning plain addresses), memory
 //! probes that may fault, and children that the kernel is expected to kill;
 //! and the small helpers several test modules share (files that must open,
-//! free-page counts that must not drop).
+//! the free-page count the test started with).
 //!
 //! Probes are single load or store instructions in inline assembly, so the
 //! compiler can neither drop them nor move them, and a load from an address
@@ -12,8 +12,8 @@
 use core::arch::asm;
 use core::ffi::CStr;
 use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-use user::harness::{FreePages, countfree};
 use user::{O_CREATE, O_TRUNC, O_WRONLY, fail, sys};
 
 pub use user::harness::PGSIZE;
@@ -169,18 +169,16 @@ pub fn open(path: &CStr, flags: i32) -> i32 {
     }
 }
 
-/// Free memory now, or fails the test.
-pub fn free_pages() -> FreePages {
-    match countfree() {
-        Some(count) => count,
-        None => fail!("could not count free pages"),
-    }
+/// About how many pages were free when the test started, as the runner
+/// counted them (0 if it did not): for sizing a test's work, the way
+/// [`harness::countfree`](user::harness::countfree) measures it.
+pub fn free_at_start() -> usize {
+    FREE_AT_START.load(Ordering::Relaxed)
 }
 
-/// Fails the test if fewer pages are free now than `before`.
-pub fn expect_no_loss(before: FreePages, what: &str) {
-    let after = free_pages();
-    if after < before {
-        fail!("{what}: lost free pages, {after} free (out of {before})");
-    }
+/// Records what [`free_at_start`] returns in the tests forked from now on.
+pub fn set_free_at_start(pages: usize) {
+    FREE_AT_START.store(pages, Ordering::Relaxed);
 }
+
+static FREE_AT_START: AtomicUsize = AtomicUsize::new(0);
