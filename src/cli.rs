@@ -26,7 +26,7 @@ use crate::sandbox::SandboxMode;
 use crate::selftest;
 use crate::session::{SessionEnd, SessionSpec, run_session};
 use crate::student::{self, StudentCopy, StudentError};
-use crate::submission::{PatchInput, Submission, SubmissionError};
+use crate::submission::{Submission, SubmissionError};
 
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
 #[derive(Debug, Parser)]
@@ -298,9 +298,9 @@ fn plan_failure(e: PlanError) -> Failure {
     Failure::new(code, format!("failed to {}", chain(&e)))
 }
 
-/// The exit code and message for a submission that was refused (the
-/// error kind owns its code).
-pub fn submission_failure(e: &SubmissionError) -> Failure {
+/// The exit code and message for a submission that could not be prepared
+/// (the error kind owns its code).
+fn submission_failure(e: &SubmissionError) -> Failure {
     Failure::new(e.exit_code(), chain(e))
 }
 
@@ -361,52 +361,29 @@ fn resolve_lab(assets: &Assets, named: Option<&str>, tree: Option<&Path>) -> Res
     Lab::load(assets, &name).map_err(lab_failure)
 }
 
-/// Why there is no submission to work on.
-enum Resolve {
-    /// The student's hand-in cannot be used (a patch file that is missing,
-    /// unreadable, a directory, too large): an outcome, with a report.
-    Refused(SubmissionError),
-    /// The command line names nothing to work on.
-    Usage(Failure),
-}
-
-impl From<Resolve> for Failure {
-    fn from(r: Resolve) -> Failure {
-        match r {
-            Resolve::Refused(e) => submission_failure(&e),
-            Resolve::Usage(f) => f,
-        }
-    }
-}
-
-/// The submission: patches, a tree, the student copy around the current
+/// The submission: patch files (read, and refused if unreadable, when
+/// it is prepared), a tree, the student copy around the current
 /// directory, or (when `starter_ok`) the starter itself.
-fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Resolve> {
+fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Failure> {
     if !args.patches.is_empty() {
-        let inputs = args
-            .patches
-            .iter()
-            .map(|p| PatchInput::read(p))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Resolve::Refused)?;
-        return Ok(Submission::Patches(inputs));
+        return Ok(Submission::PatchFiles(args.patches.clone()));
     }
     if let Some(tree) = &args.tree {
         return Ok(Submission::WorkTree(tree.clone()));
     }
     let here = std::env::current_dir().map_err(|e| {
-        Resolve::Usage(Failure::new(
+        Failure::new(
             exit::FAILURE,
             format!("failed to find the current directory: {e}"),
-        ))
+        )
     })?;
     match StudentCopy::find(&here) {
         Ok(copy) => Ok(Submission::WorkTree(copy.root)),
         Err(_) if starter_ok => Ok(Submission::Starter),
-        Err(_) => Err(Resolve::Usage(Failure::new(
+        Err(_) => Err(Failure::new(
             exit::USAGE,
             "nothing to grade here: run this in a student copy (`xvlab init`), or pass --tree DIR or --patch FILE",
-        ))),
+        )),
     }
 }
 
@@ -622,26 +599,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
     let token = Token::random().map_err(plan_failure)?;
     let plan = Plan::new(&rubric, token, &filter).map_err(plan_failure)?;
-    // From here on every outcome writes the report asked for: a student
-    // on an autograder sees why, whatever happened.
-    let report_to = ReportTo::new(&args);
-    let refused = |e: &SubmissionError| -> Result<u8, Failure> {
-        let failure = submission_failure(e);
-        let report = crate::report::Report::refused(
-            &rubric,
-            &plan,
-            &describe(&args.submission),
-            &failure.message,
-            started.elapsed(),
-        );
-        report_to.write(&report, Some(&failure.message))?;
-        Ok(failure.code)
-    };
-    let submission = match resolve_submission(&args.submission, false) {
-        Ok(submission) => submission,
-        Err(Resolve::Refused(e)) => return refused(&e),
-        Err(Resolve::Usage(failure)) => return Err(failure),
-    };
+    let submission = resolve_submission(&args.submission, false)?;
     let qemu = locate_qemu()?;
     let cache = cache()?;
     let options = Options {
@@ -667,52 +625,30 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     )
     .await;
     progress.finish();
+    // Every outcome but a fault of xvlab itself writes the report asked
+    // for: a student on an autograder sees why, whatever happened. A
+    // refused submission is a graded result like any other.
     let report = match graded {
         Ok(graded) => graded.report,
         // The machine failed, not the submission: the report says so, and
         // the exit code is the grader's own.
-        Err(e) if e.host_fault().is_some() => {
-            let reason = e.host_fault().unwrap_or_default();
-            let report = crate::report::Report::faulted(
-                &rubric,
-                &plan,
-                &describe(&args.submission),
-                &reason,
-                started.elapsed(),
-            );
-            let failure = grade_failure(e);
-            report_to.write(&report, Some(&failure.message))?;
-            return Ok(failure.code);
-        }
-        Err(GradeError::Submission(e)) => return refused(&e),
-        Err(GradeError::Interrupted) => {
-            let report = crate::report::Report::interrupted(
-                &rubric,
-                &plan,
-                &describe(&args.submission),
-                started.elapsed(),
-            );
-            report_to.write(&report, Some("interrupted before any test ran"))?;
-            return Ok(exit::INTERRUPTED);
-        }
+        Err(e) if e.host_fault().is_some() => crate::report::Report::faulted(
+            &rubric,
+            &plan,
+            &submission.describe(),
+            &e.host_fault().unwrap_or_default(),
+            started.elapsed(),
+        ),
+        Err(GradeError::Interrupted) => crate::report::Report::interrupted(
+            &rubric,
+            &plan,
+            &submission.describe(),
+            started.elapsed(),
+        ),
         Err(e) => return Err(grade_failure(e)),
     };
-
-    if report.interrupted {
-        report_to.write(
-            &report,
-            Some("interrupted: the VMs were stopped; the results are partial"),
-        )?;
-        return Ok(exit::INTERRUPTED);
-    }
-    report_to.write(&report, None)?;
-    Ok(if !report.built() {
-        exit::BUILD_FAILED
-    } else if report.full_marks() {
-        exit::OK
-    } else {
-        exit::TESTS_FAILED
-    })
+    ReportTo::new(&args).write(&report, report.note().as_deref())?;
+    Ok(report.exit_code())
 }
 
 /// Where and how `grade` writes its report.
@@ -742,23 +678,6 @@ impl ReportTo {
             eprintln!("xvlab: {note}");
         }
         Ok(())
-    }
-}
-
-/// What was submitted, for a report of a submission that could not be
-/// prepared.
-fn describe(args: &SubmissionArgs) -> String {
-    if !args.patches.is_empty() {
-        let names: Vec<String> = args
-            .patches
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        format!("patch {}", names.join(", "))
-    } else if let Some(tree) = &args.tree {
-        format!("work tree {}", tree.display())
-    } else {
-        "work tree .".to_string()
     }
 }
 
@@ -808,6 +727,7 @@ async fn ready(
             }
             Ok((ready, cancel))
         }
+        Readiness::Refused(refusal) => Err(Failure::new(refusal.exit_code, refusal.reason)),
         Readiness::BuildFailed { log, .. } => {
             eprintln!("{}", crate::report::compiler_errors(&log));
             Err(Failure::new(exit::BUILD_FAILED, "the kernel did not build"))

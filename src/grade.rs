@@ -1,6 +1,10 @@
 //! Grading a submission end to end ([`grade`]): prepare the tree, build it,
 //! write the file-system image, run the rubric's sessions — each in a fresh
 //! VM, up to `--jobs` at once — check the transcripts and score them.
+//! Every way a submission can go wrong is a result ([`Graded::report`]):
+//! refused before the build (with the stage that refused it), not
+//! compiling, failing tests; only faults of the grading machine or of
+//! xvlab are a [`GradeError`].
 //!
 //! Also the first half of that pipeline on its own ([`make_ready`]), which
 //! `xvlab run`, `xvlab qemu` and `xvlab build` share: a submission prepared,
@@ -46,12 +50,14 @@ use crate::rubric::Rubric;
 use crate::session::{
     SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, run_session,
 };
-use crate::submission::{Prepared, Submission, SubmissionError};
+use crate::submission::{Prepared, Refusal, Submission, SubmissionError};
 use crate::transcript::LineKind;
 
 /// A grader fault: something other than the submission went wrong. (A
-/// submission that fails to build, panics or hangs is a result, not one of
-/// these.)
+/// submission that is refused, fails to build, panics or hangs is a
+/// result, not one of these; [`GradeError::Submission`] holds only the
+/// preparation failures that are not the submission's doing, see
+/// [`SubmissionError::refusal`].)
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
     #[error(transparent)]
@@ -229,6 +235,8 @@ impl Ready {
 /// What preparing and building a submission gave.
 pub enum Readiness {
     Ready(Box<Ready>),
+    /// It was refused before the build: nothing was built.
+    Refused(Refusal),
     /// It did not compile: cargo's log.
     BuildFailed {
         prepared: Prepared,
@@ -267,7 +275,13 @@ pub async fn make_ready(
         sealing,
     } = *how;
     reporter.event(Event::Preparing);
-    let prepared = submission.prepare(assets, lab)?;
+    let prepared = match submission.prepare(assets, lab) {
+        Ok(prepared) => prepared,
+        Err(e) => match e.refusal() {
+            Some(refusal) => return Ok(Readiness::Refused(refusal)),
+            None => return Err(e.into()),
+        },
+    };
     reporter.event(Event::Building);
     match kbuild::build(prepared.path(), &lab.name, cache, build).await? {
         BuildOutcome::Failed { log, duration } => {
@@ -352,6 +366,19 @@ pub async fn grade(
         () = cancel.cancelled() => return Err(GradeError::Interrupted),
     };
     let ready = match ready {
+        Readiness::Refused(refusal) => {
+            let report = Report::refused(
+                rubric,
+                plan,
+                &submission.describe(),
+                &refusal,
+                started.elapsed(),
+            );
+            return Ok(Graded {
+                report,
+                stopped_by: None,
+            });
+        }
         Readiness::BuildFailed {
             prepared,
             log,

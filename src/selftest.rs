@@ -32,7 +32,7 @@ use crate::grade::{self, GradeError, Options};
 use crate::kbuild::BuildCache;
 use crate::lab::Lab;
 use crate::plan::{Plan, PlanError, TestFilter, Token};
-use crate::report::{Report, failure_text, seconds_text};
+use crate::report::{Build, Report, failure_text, seconds_text};
 use crate::rubric::Rubric;
 use crate::session::SessionEnd;
 use crate::submission::{PatchInput, Submission};
@@ -303,7 +303,7 @@ pub async fn run(
     for case in &cases {
         let case_started = Instant::now();
         let mut problems = check_case(case, rubric);
-        let outcome = grade_case(
+        let report = grade_case(
             assets,
             lab,
             rubric,
@@ -314,11 +314,12 @@ pub async fn run(
             cancel,
         )
         .await?;
-        let summary = match &outcome {
-            CaseOutcome::Refused { code, message } => {
+        let summary = match &report.build {
+            Build::Refused(refusal) => {
+                let (code, message) = (refusal.exit_code, &refusal.reason);
                 if case.result != Expected::Refused {
                     problems.push(format!("was refused (exit code {code}): {message}"));
-                } else if Some(*code) != case.exit_code {
+                } else if Some(code) != case.exit_code {
                     problems.push(format!(
                         "was refused with exit code {code} instead of {}: {message}",
                         case.exit_code.unwrap_or_default()
@@ -326,12 +327,12 @@ pub async fn run(
                 }
                 format!("refused (exit code {code})")
             }
-            CaseOutcome::Graded(report) => {
-                problems.extend(compare(case, report));
+            _ => {
+                problems.extend(compare(case, &report));
                 if case.name == REFERENCE_CASE
                     && let Some(path) = &options.record_durations
                 {
-                    record_durations(report, path, &mut problems)?;
+                    record_durations(&report, path, &mut problems)?;
                 }
                 if report.built() {
                     let failed = report.tests.iter().filter(|t| t.failure.is_some()).count();
@@ -355,8 +356,8 @@ pub async fn run(
             for p in &problems {
                 println!("      - {p}");
             }
-            if let CaseOutcome::Graded(report) = &outcome {
-                print_evidence(report, case);
+            if !matches!(report.build, Build::Refused(_)) {
+                print_evidence(&report, case);
             }
         }
         if cancel.is_cancelled() {
@@ -430,11 +431,6 @@ fn print_evidence(report: &Report, case: &Case) {
     }
 }
 
-enum CaseOutcome {
-    Graded(Box<Report>),
-    Refused { code: u8, message: String },
-}
-
 /// What a case submits: its patches read from the lab's grading material,
 /// or, for a case without patches, the starter tree itself (an empty patch
 /// set is something the grader refuses, so it cannot stand for the starter).
@@ -467,10 +463,12 @@ async fn grade_case(
     cache: &BuildCache,
     qemu: &Path,
     cancel: &CancellationToken,
-) -> Result<CaseOutcome, SelfTestError> {
+) -> Result<Report, SelfTestError> {
     let submission = case_submission(assets, &lab.name, case)?;
     let plan = Plan::new(rubric, Token::random()?, &TestFilter::all())?;
-    match grade::grade(
+    // A refused case is a report too, with the stage and exit code of
+    // its refusal.
+    let graded = grade::grade(
         assets,
         lab,
         rubric,
@@ -482,18 +480,8 @@ async fn grade_case(
         &(),
         cancel,
     )
-    .await
-    {
-        Ok(graded) => Ok(CaseOutcome::Graded(Box::new(graded.report))),
-        Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
-            let failure = crate::cli::submission_failure(&e);
-            Ok(CaseOutcome::Refused {
-                code: failure.code,
-                message: failure.message,
-            })
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+    Ok(graded.report)
 }
 
 #[cfg(test)]

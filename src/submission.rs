@@ -143,6 +143,77 @@ impl SubmissionError {
             | SubmissionError::Assets(_) => exit::FAILURE,
         }
     }
+
+    /// This error as a result of grading, if the submission is what is
+    /// wrong: a patch that is bad, does not apply or touches what it may
+    /// not, a patch file that cannot be read, a work tree that is not one,
+    /// source the audit refuses. `None` when the grading machine or xvlab
+    /// failed instead (git missing, I/O, assets): those are not the
+    /// student's to fix, so they are not scored.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let stage = match self {
+            SubmissionError::Forbidden { .. }
+            | SubmissionError::BadPatch(_)
+            | SubmissionError::DoesNotApply { .. }
+            | SubmissionError::Unreadable { .. }
+            | SubmissionError::NotAKernelTree { .. } => Stage::Prepare,
+            SubmissionError::SourceRefused { .. } => Stage::Audit,
+            SubmissionError::GitMissing
+            | SubmissionError::Io { .. }
+            | SubmissionError::Assets(_) => {
+                return None;
+            }
+        };
+        Some(Refusal {
+            stage,
+            // The refusal variants have no sources: their message is
+            // the whole story, and says what to do.
+            reason: self.to_string(),
+            exit_code: self.exit_code(),
+        })
+    }
+}
+
+/// The step of preparation that refused a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the hand-in, checking the paths it touches and applying it
+    /// to the starter tree.
+    Prepare,
+    /// The audit of the changed source for constructs that would read the
+    /// grading machine when built ([`audit::host_reads`]).
+    Audit,
+}
+
+impl Stage {
+    /// The stage's name in machine-readable reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Prepare => "prepare",
+            Stage::Audit => "audit",
+        }
+    }
+
+    /// How the stage refused, in words that follow "the submission was
+    /// refused".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stage::Prepare => "when it was prepared",
+            Stage::Audit => "by the source audit",
+        }
+    }
+}
+
+/// A submission refused before it was built, as reports hold it: nothing
+/// was built or run, and every test fails with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub stage: Stage,
+    /// Why, in a message that says what to do (several lines for the
+    /// audit's findings).
+    pub reason: String,
+    /// The exit code of `xvlab grade` ([`SubmissionError::exit_code`]).
+    pub exit_code: u8,
 }
 
 fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
@@ -207,6 +278,26 @@ pub enum Submission {
     WorkTree(PathBuf),
     /// Patch files, applied in this order.
     Patches(Vec<PatchInput>),
+    /// Patch files on disk, read when the submission is prepared (so that
+    /// one that cannot be read is refused like any other bad patch), then
+    /// applied in this order.
+    PatchFiles(Vec<PathBuf>),
+}
+
+impl Submission {
+    /// What was handed in, for a report whose tree could not be prepared
+    /// (a prepared tree describes itself: [`Prepared::description`]).
+    pub fn describe(&self) -> String {
+        let list = |names: Vec<String>| format!("patch {}", names.join(", "));
+        match self {
+            Submission::Starter => "the starter tree".to_string(),
+            Submission::WorkTree(dir) => format!("work tree {}", display_path(dir)),
+            Submission::Patches(inputs) => list(inputs.iter().map(|i| i.name.clone()).collect()),
+            Submission::PatchFiles(paths) => {
+                list(paths.iter().map(|p| p.display().to_string()).collect())
+            }
+        }
+    }
 }
 
 /// How an editable file differs from the starter code.
@@ -324,12 +415,19 @@ impl Submission {
         let mut prepared = match self {
             Submission::Starter => Prepared {
                 dir: pristine.write_to_temp(parent)?,
-                description: "the starter tree".to_string(),
+                description: self.describe(),
                 changed: Vec::new(),
                 notes: Vec::new(),
                 sources: Vec::new(),
             },
             Submission::Patches(inputs) => prepare_patches(&pristine, lab, inputs, parent)?,
+            Submission::PatchFiles(paths) => {
+                let inputs = paths
+                    .iter()
+                    .map(|p| PatchInput::read(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                prepare_patches(&pristine, lab, &inputs, parent)?
+            }
             Submission::WorkTree(dir) => prepare_work_tree(&pristine, lab, dir, parent)?,
         };
         // Before anything is built: the build is what would read the host.

@@ -410,11 +410,8 @@ async fn grade_one(
             context.references,
         )),
         Err(GradeError::Interrupted) => Ok(None),
-        Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
-            Ok(Some(Outcome::NotApplied {
-                reason: crate::cli::chain(&e),
-            }))
-        }
+        // A series the grader refuses is a report (and `not_applied`, see
+        // `outcome::classify`); what is left is a fault.
         Err(e) => Err(e.into()),
     }
 }
