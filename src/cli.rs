@@ -12,21 +12,21 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assets::Assets;
 use crate::doctor;
-use crate::exit;
+use crate::exit::{self, chain};
 use crate::grade::{self, GradeError, Options, Readiness};
-use crate::kbuild::{BuildCache, BuildError, BuildOptions};
+use crate::kbuild::{BuildCache, BuildOptions};
 use crate::lab::{self, Lab, LabError};
-use crate::mutants::{self, listing::ListingError, run::MutantsError};
+use crate::mutants::{self, run::MutantsError};
 use crate::plan::{Plan, PlanError, TestFilter, Token};
 use crate::progress::Progress;
-use crate::qemu::{self, QemuError};
+use crate::qemu;
 use crate::report::{gradescope, human, json};
 use crate::rubric::{Rubric, RubricError};
 use crate::sandbox::SandboxMode;
 use crate::selftest;
 use crate::session::{SessionEnd, SessionSpec, run_session};
 use crate::student::{self, StudentCopy, StudentError};
-use crate::submission::{Submission, SubmissionError};
+use crate::submission::Submission;
 
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
 #[derive(Debug, Parser)]
@@ -267,41 +267,24 @@ impl Failure {
     }
 }
 
-/// Render an error and its sources as one line: "a: b: c".
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
+impl Failure {
+    /// A failure with `code` (the error kind's own) and the message
+    /// "failed to …" (error messages read after "failed to").
+    fn failed(code: u8, e: &dyn std::error::Error) -> Failure {
+        Failure::new(code, format!("failed to {}", chain(e)))
     }
-    text
 }
 
 fn lab_failure(e: LabError) -> Failure {
-    Failure::new(exit::BAD_LAB, format!("failed to {}", chain(&e)))
+    Failure::failed(e.exit_code(), &e)
 }
 
 fn rubric_failure(e: RubricError) -> Failure {
-    Failure::new(exit::BAD_LAB, format!("failed to {}", chain(&e)))
+    Failure::failed(e.exit_code(), &e)
 }
 
 fn plan_failure(e: PlanError) -> Failure {
-    let code = match e {
-        PlanError::NoTestMatches { .. } => exit::USAGE,
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, format!("failed to {}", chain(&e)))
-}
-
-/// The exit code and message for a submission that could not be prepared
-/// (the error kind owns its code).
-fn submission_failure(e: &SubmissionError) -> Failure {
-    Failure::new(e.exit_code(), chain(e))
+    Failure::failed(e.exit_code(), &e)
 }
 
 fn grade_failure(e: GradeError) -> Failure {
@@ -311,26 +294,14 @@ fn grade_failure(e: GradeError) -> Failure {
 /// The exit code and message of a grading error (also one inside another
 /// command's error).
 fn grade_failure_ref(e: &GradeError) -> Failure {
-    if let Some(reason) = e.host_fault() {
-        return Failure::new(
-            exit::GRADER_FAULT,
-            format!("the grading machine failed: {reason}"),
-        );
-    }
-    let code = match e {
-        GradeError::Submission(s) => return submission_failure(s),
-        GradeError::Interrupted => {
-            return Failure::new(exit::INTERRUPTED, "interrupted: nothing was graded");
-        }
-        GradeError::Build(
-            BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_),
-        )
-        | GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
-            exit::MISSING_TOOL
-        }
-        _ => exit::FAILURE,
+    let message = match (e.host_fault(), e) {
+        (Some(reason), _) => format!("the grading machine failed: {reason}"),
+        // A standalone sentence (see SubmissionError), not "failed to …".
+        (None, GradeError::Submission(s)) => chain(s),
+        (None, GradeError::Interrupted) => "interrupted: nothing was graded".to_string(),
+        (None, _) => format!("failed to {}", chain(e)),
     };
-    Failure::new(code, format!("failed to {}", chain(e)))
+    Failure::new(e.exit_code(), message)
 }
 
 /// The lab to use: named, else the student copy's, else the only one.
@@ -402,8 +373,7 @@ fn default_jobs() -> usize {
 }
 
 fn cache() -> Result<BuildCache, Failure> {
-    BuildCache::locate()
-        .map_err(|e| Failure::new(exit::FAILURE, format!("failed to {}", chain(&e))))
+    BuildCache::locate().map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
 /// How to build `lab`'s submissions: `--sandbox` resolved (bubblewrap
@@ -413,19 +383,11 @@ fn build_options(
     lab: &Lab,
     cache: &BuildCache,
 ) -> Result<BuildOptions, Failure> {
-    BuildOptions::resolve(mode, lab, cache).map_err(|e| {
-        let code = match e {
-            BuildError::Sandbox(_) => exit::MISSING_TOOL,
-            BuildError::BadTimeout { .. } => exit::USAGE,
-            _ => exit::FAILURE,
-        };
-        Failure::new(code, format!("failed to {}", chain(&e)))
-    })
+    BuildOptions::resolve(mode, lab, cache).map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
 fn locate_qemu() -> Result<PathBuf, Failure> {
-    qemu::locate_qemu()
-        .map_err(|e| Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e))))
+    qemu::locate_qemu().map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
 /// Cancel `token` on Ctrl-C (the VMs are in their own process groups, so
@@ -552,18 +514,13 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             };
             selftest::run(&assets, &lab, &rubric, &options, &cache, &qemu, &cancel)
                 .await
-                .map_err(|e| Failure::new(e.exit_code(), format!("failed to {}", chain(&e))))
+                .map_err(|e| Failure::failed(e.exit_code(), &e))
         }
     }
 }
 
 fn student_failure(e: StudentError) -> Failure {
-    let code = match &e {
-        StudentError::NoChanges { .. } | StudentError::NotACopy { .. } => exit::NOTHING_TO_PACK,
-        StudentError::GitMissing => exit::MISSING_TOOL,
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, chain(&e))
+    Failure::new(e.exit_code(), chain(&e))
 }
 
 fn check_rubric(assets: &Assets, arg: &str) -> Result<u8, Failure> {
@@ -831,15 +788,10 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
 }
 
 fn mutants_failure(e: MutantsError) -> Failure {
-    let code = match &e {
-        MutantsError::Listing(ListingError::Missing) => exit::MISSING_TOOL,
-        MutantsError::Listing(_) => exit::MUTANTS_FAILED,
-        MutantsError::Equivalents(_) | MutantsError::Assets { .. } => exit::BAD_LAB,
-        MutantsError::Plan(PlanError::NoTestMatches { .. }) => exit::USAGE,
-        MutantsError::Grade(g) => return grade_failure_ref(g),
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, format!("failed to {}", chain(&e)))
+    match &e {
+        MutantsError::Grade(g) => grade_failure_ref(g),
+        _ => Failure::failed(e.exit_code(), &e),
+    }
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {

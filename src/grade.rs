@@ -40,6 +40,7 @@ use crate::assets::{AssetError, Assets, KERNEL_TREE};
 use crate::audit::Vocabulary;
 use crate::check::{self, TestResult};
 use crate::deadline::{self, DeadlineError, References, Scaling};
+use crate::exit;
 use crate::image::{self, ImageError};
 use crate::kbuild::{self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built};
 use crate::lab::Lab;
@@ -96,6 +97,28 @@ pub enum GradeError {
 }
 
 impl GradeError {
+    /// The exit code of `xvlab` for this error (see exit.rs): the grading
+    /// machine's fault has its own, and a wrapped error keeps its kind's.
+    pub fn exit_code(&self) -> u8 {
+        if self.host_fault().is_some() {
+            return exit::GRADER_FAULT;
+        }
+        match self {
+            GradeError::Submission(e) => e.exit_code(),
+            GradeError::Build(e) => e.exit_code(),
+            GradeError::Qemu(e) => e.exit_code(),
+            GradeError::Plan(e) => e.exit_code(),
+            GradeError::Interrupted => exit::INTERRUPTED,
+            GradeError::Image(_)
+            | GradeError::Session(_)
+            | GradeError::Asset(_)
+            | GradeError::Deadline(_)
+            | GradeError::TempDir(_)
+            | GradeError::Copy { .. }
+            | GradeError::Keep { .. } => exit::FAILURE,
+        }
+    }
+
     /// If the grading machine, not the submission or xvlab, failed — a
     /// full disk or exhausted memory anywhere while preparing, syncing,
     /// building or writing the image, or a build tool the kernel killed —
@@ -885,6 +908,44 @@ mod tests {
         assert_eq!(denied.host_fault(), None);
         assert_eq!(GradeError::Interrupted.host_fault(), None);
         assert_eq!(GradeError::Build(BuildError::NoTarget).host_fault(), None);
+    }
+
+    #[test]
+    fn a_wrapped_error_keeps_its_kinds_exit_code() {
+        use crate::submission::ForbiddenKind;
+        // A symlink's path is clean: only its kind says 103, so nothing
+        // on the way to the exit code may look at the path again.
+        let symlink = GradeError::Submission(SubmissionError::Forbidden {
+            path: "kernel/src/link.rs".to_string(),
+            kind: ForbiddenKind::UnsafePath,
+            message: "a symbolic link".to_string(),
+        });
+        assert_eq!(symlink.exit_code(), exit::PATCH_UNSAFE_PATH);
+        assert_eq!(
+            GradeError::Submission(SubmissionError::GitMissing).exit_code(),
+            exit::MISSING_TOOL
+        );
+        assert_eq!(
+            GradeError::Build(BuildError::NoTarget).exit_code(),
+            exit::MISSING_TOOL
+        );
+        assert_eq!(
+            GradeError::Qemu(QemuError::NotFound).exit_code(),
+            exit::MISSING_TOOL
+        );
+        assert_eq!(GradeError::Interrupted.exit_code(), exit::INTERRUPTED);
+        let full = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c"),
+            source: io(libc_errno::ENOSPC),
+        });
+        assert_eq!(full.exit_code(), exit::GRADER_FAULT);
+        let denied = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c"),
+            source: io(libc_errno::EACCES),
+        });
+        assert_eq!(denied.exit_code(), exit::FAILURE);
     }
 
     /// The errno values, without a libc dependency.

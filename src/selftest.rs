@@ -71,9 +71,7 @@ impl SelfTestError {
         match self {
             SelfTestError::NoMatch { .. } | SelfTestError::NoReference { .. } => exit::USAGE,
             SelfTestError::Record { .. } => exit::FAILURE,
-            SelfTestError::Grade(GradeError::Interrupted) => exit::INTERRUPTED,
-            SelfTestError::Grade(e) if e.host_fault().is_some() => exit::GRADER_FAULT,
-            SelfTestError::Grade(_) => exit::FAILURE,
+            SelfTestError::Grade(e) => e.exit_code(),
             _ => exit::BAD_LAB,
         }
     }

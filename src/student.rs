@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::exit;
 use crate::git::{self, Git, GitError};
 use crate::lab::Lab;
 use crate::patch::escape;
@@ -85,6 +86,17 @@ pub enum StudentError {
     },
     #[error(transparent)]
     Assets(#[from] AssetError),
+}
+
+impl StudentError {
+    /// The exit code of `xvlab` for this error (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StudentError::NoChanges { .. } | StudentError::NotACopy { .. } => exit::NOTHING_TO_PACK,
+            StudentError::GitMissing => exit::MISSING_TOOL,
+            _ => exit::FAILURE,
+        }
+    }
 }
 
 impl From<GitError> for StudentError {
