@@ -40,6 +40,7 @@ use crate::exit;
 use crate::git::{Git, GitError};
 use crate::lab::Lab;
 use crate::patch::{self, ChangeKind, FileChange, Patch, PatchError, escape};
+use crate::worktree::{EntryKind, is_scaffolding, walk};
 
 /// At most this many notes about ignored files are listed one by one.
 const MAX_NOTES: usize = 20;
@@ -933,7 +934,7 @@ fn prepare_work_tree(
     }
     for entry in &walked.entries {
         let rel = entry.rel.as_str();
-        if crate::student::is_scaffolding(&lab.name, rel) {
+        if is_scaffolding(&lab.name, rel) {
             continue;
         }
         seen.insert(rel.to_string());
@@ -1026,82 +1027,6 @@ pub fn display_path(path: &Path) -> String {
         };
     }
     absolute.display().to_string()
-}
-
-// ---------------------------------------------------------------------------
-// Walking trees
-
-/// What a directory entry is; symbolic links are never followed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Symlink,
-    Other,
-}
-
-/// A file (not a directory) below a walked root.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// Relative to the root, `/`-separated.
-    pub rel: String,
-    pub kind: EntryKind,
-}
-
-/// The result of [`walk`].
-#[derive(Debug, Default)]
-pub struct Walked {
-    /// Sorted by path.
-    pub entries: Vec<Entry>,
-    /// Names that are not UTF-8 (lossily converted), which were skipped.
-    pub unreadable_names: Vec<String>,
-}
-
-/// Every non-directory below `root`, not descending into directories for
-/// which `skip(rel, name)` holds. Errors carry the path that failed.
-pub fn walk(
-    root: &Path,
-    skip: &dyn Fn(&str, &str) -> bool,
-) -> Result<Walked, (PathBuf, std::io::Error)> {
-    let mut walked = Walked::default();
-    walk_dir(root, "", skip, &mut walked)?;
-    walked.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(walked)
-}
-
-fn walk_dir(
-    dir: &Path,
-    prefix: &str,
-    skip: &dyn Fn(&str, &str) -> bool,
-    walked: &mut Walked,
-) -> Result<(), (PathBuf, std::io::Error)> {
-    let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| (dir.to_path_buf(), e))?;
-        let path = entry.path();
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            walked
-                .unreadable_names
-                .push(format!("{prefix}{}", entry.file_name().to_string_lossy()));
-            continue;
-        };
-        let rel = format!("{prefix}{name}");
-        let file_type = entry.file_type().map_err(|e| (path.clone(), e))?;
-        if file_type.is_dir() {
-            if !skip(&rel, &name) {
-                walk_dir(&path, &format!("{rel}/"), skip, walked)?;
-            }
-            continue;
-        }
-        let kind = if file_type.is_file() {
-            EntryKind::File
-        } else if file_type.is_symlink() {
-            EntryKind::Symlink
-        } else {
-            EntryKind::Other
-        };
-        walked.entries.push(Entry { rel, kind });
-    }
-    Ok(())
 }
 
 /// Make every grader-owned file of the prepared tree the pristine one and
