@@ -265,9 +265,7 @@ impl Failure {
             message: message.into(),
         }
     }
-}
 
-impl Failure {
     /// A failure with `code` (the error kind's own) and the message
     /// "failed to …" (error messages read after "failed to").
     fn failed(code: u8, e: &dyn std::error::Error) -> Failure {
