@@ -301,8 +301,10 @@ pub async fn make_ready(
     let prepared = match submission.prepare(assets, lab) {
         Ok(prepared) => prepared,
         Err(e) => match e.refusal() {
-            Some(refusal) => return Ok(Readiness::Refused(refusal)),
-            None => return Err(e.into()),
+            // A full disk or exhausted memory is never the submission's
+            // fault, whatever was being read.
+            Some(refusal) if host_fault(&e).is_none() => return Ok(Readiness::Refused(refusal)),
+            _ => return Err(e.into()),
         },
     };
     reporter.event(Event::Building);

@@ -109,6 +109,14 @@ pub enum SubmissionError {
     /// The work tree does not look like a copy of the lab's kernel tree.
     #[error("{message}")]
     NotAKernelTree { path: PathBuf, message: String },
+    /// The work tree, or a file in it, cannot be read (it is missing, or
+    /// a file's permissions forbid reading it).
+    #[error("cannot {action}")]
+    UnreadableTree {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Reading the submission or writing the prepared tree failed.
     #[error("cannot {action}")]
     Io {
@@ -140,6 +148,7 @@ impl SubmissionError {
             SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
             SubmissionError::GitMissing => exit::MISSING_TOOL,
             SubmissionError::NotAKernelTree { .. }
+            | SubmissionError::UnreadableTree { .. }
             | SubmissionError::Io { .. }
             | SubmissionError::Assets(_) => exit::FAILURE,
         }
@@ -147,17 +156,19 @@ impl SubmissionError {
 
     /// This error as a result of grading, if the submission is what is
     /// wrong: a patch that is bad, does not apply or touches what it may
-    /// not, a patch file that cannot be read, a work tree that is not one,
-    /// source the audit refuses. `None` when the grading machine or xvlab
-    /// failed instead (git missing, I/O, assets): those are not the
-    /// student's to fix, so they are not scored.
+    /// not, a patch file or work tree that cannot be read, a work tree
+    /// that is not one, source the audit refuses. `None` when the grading
+    /// machine or xvlab failed instead (git missing, I/O on the prepared
+    /// tree, assets): those are not the student's to fix, so they are not
+    /// scored.
     pub fn refusal(&self) -> Option<Refusal> {
         let stage = match self {
             SubmissionError::Forbidden { .. }
             | SubmissionError::BadPatch(_)
             | SubmissionError::DoesNotApply { .. }
             | SubmissionError::Unreadable { .. }
-            | SubmissionError::NotAKernelTree { .. } => Stage::Prepare,
+            | SubmissionError::NotAKernelTree { .. }
+            | SubmissionError::UnreadableTree { .. } => Stage::Prepare,
             SubmissionError::SourceRefused { .. } => Stage::Audit,
             SubmissionError::GitMissing
             | SubmissionError::Io { .. }
@@ -167,9 +178,7 @@ impl SubmissionError {
         };
         Some(Refusal {
             stage,
-            // The refusal variants have no sources: their message is
-            // the whole story, and says what to do.
-            reason: self.to_string(),
+            reason: exit::chain(self),
             exit_code: self.exit_code(),
         })
     }
@@ -220,6 +229,13 @@ pub struct Refusal {
 fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
     let action = action.into();
     move |source| SubmissionError::Io { action, source }
+}
+
+/// [`io_error`] for reading the student's work tree: their side, not the
+/// grading machine's.
+fn tree_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
+    let action = action.into();
+    move |source| SubmissionError::UnreadableTree { action, source }
 }
 
 /// One patch file's contents and the name to show for it.
@@ -886,7 +902,7 @@ fn prepare_work_tree(
     parent: &Path,
 ) -> Result<Prepared, SubmissionError> {
     let shown = display_path(tree);
-    let meta = std::fs::metadata(tree).map_err(io_error(format!("read work tree {shown}")))?;
+    let meta = std::fs::metadata(tree).map_err(tree_error(format!("read work tree {shown}")))?;
     if !meta.is_dir() {
         return Err(SubmissionError::NotAKernelTree {
             path: tree.to_path_buf(),
@@ -918,10 +934,8 @@ fn prepare_work_tree(
     let skip = |rel: &str, name: &str| {
         name == ".git" || rel == "target" || (name.starts_with('.') && !pristine.has_dir(rel))
     };
-    let walked = walk(tree, &skip).map_err(|(path, source)| SubmissionError::Io {
-        action: format!("read `{}`", path.display()),
-        source,
-    })?;
+    let walked = walk(tree, &skip)
+        .map_err(|(path, source)| tree_error(format!("read `{}`", path.display()))(source))?;
 
     let mut notes = Vec::new();
     let mut seen = BTreeSet::new();
@@ -951,7 +965,7 @@ fn prepare_work_tree(
                 EntryKind::File => {
                     let source = tree.join(rel);
                     let bytes = std::fs::read(&source)
-                        .map_err(io_error(format!("read `{}`", source.display())))?;
+                        .map_err(tree_error(format!("read `{}`", source.display())))?;
                     write_file(&dir.path().join(rel), &bytes)?;
                 }
                 EntryKind::Symlink | EntryKind::Other => {
@@ -970,8 +984,8 @@ fn prepare_work_tree(
         let note = match (entry.kind, pristine.files.get(rel)) {
             (EntryKind::File, Some(starter)) => {
                 let path = tree.join(rel);
-                let bytes =
-                    std::fs::read(&path).map_err(io_error(format!("read `{}`", path.display())))?;
+                let bytes = std::fs::read(&path)
+                    .map_err(tree_error(format!("read `{}`", path.display())))?;
                 (bytes != **starter)
                     .then(|| format!("ignored your changes to {shown_rel}: {ignored}"))
             }

@@ -488,6 +488,37 @@ fn a_directory_named_as_the_patch_gets_a_report_saying_so_and_exit_108() {
     assert_eq!(report["tests"].as_array().unwrap().len(), 2);
 }
 
+#[test]
+fn a_work_tree_that_is_missing_or_not_a_copy_gets_a_report_saying_so_and_exit_1() {
+    let home = Home::new("10s");
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("notes.txt"), "hello").unwrap();
+    for (tree, why) in [
+        (files.path().join("missing"), "cannot read work tree"),
+        (files.path().to_path_buf(), "has none of the lab's files"),
+    ] {
+        let (out, left) = Run::new(&home, "shell")
+            .args(&[
+                "grade",
+                "lazy",
+                "--tree",
+                &tree.display().to_string(),
+                "--format",
+                "json",
+            ])
+            .output();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(why), "{err}");
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(report["build"]["stage"], "prepare", "{report:#}");
+        assert_eq!(report["score"], 0);
+        assert!(report["build"]["reason"].as_str().unwrap().contains(why));
+        assert!(left.groups().is_empty());
+        left.assert_no_temp_left();
+    }
+}
+
 /// A patch file written for a test.
 fn patch_file(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);

@@ -668,8 +668,29 @@ fn a_directory_that_is_not_a_copy_is_refused() {
         ),
         "{err}"
     );
+    // Both are the student's to fix: refused, with a report, not faults.
+    let refusal = err.refusal().unwrap();
+    assert_eq!(
+        (refusal.stage, refusal.exit_code),
+        (Stage::Prepare, exit::FAILURE)
+    );
     let err = fail(&Submission::WorkTree(dir.path().join("missing")));
-    assert!(matches!(err, SubmissionError::Io { .. }), "{err}");
+    assert!(
+        matches!(err, SubmissionError::UnreadableTree { .. }),
+        "{err}"
+    );
+    let refusal = err.refusal().unwrap();
+    assert_eq!(
+        (refusal.stage, refusal.exit_code),
+        (Stage::Prepare, exit::FAILURE)
+    );
+    // The reason keeps the I/O error: what is missing, and why.
+    assert!(
+        refusal.reason.starts_with("cannot read work tree ")
+            && refusal.reason.contains("os error 2"),
+        "{}",
+        refusal.reason
+    );
 }
 
 #[test]
