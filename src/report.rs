@@ -4,12 +4,15 @@
 //!
 //! The model holds what every rendering needs and nothing a rendering
 //! decides: results per test (from `check`), a summary per VM, the build's
-//! outcome, the run's wall-clock time, and what an instructor should look
-//! at before trusting the score ([`Report::review`]: literals of the
-//! source that spell verdicts, found before the build, and whatever later
-//! checks add with [`Report::flag_for_review`]); review flags are never
-//! scored, and only instructors see them on Gradescope. Score and maximum are derived
-//! from the tests, so they cannot disagree with them. Renderers are pure
+//! outcome (or the stage that refused the submission before any build: a
+//! result like any other, not an error), the run's wall-clock time, and
+//! what an instructor should look at before trusting the score
+//! ([`Report::review`]: literals of the source that spell verdicts, found
+//! before the build, and whatever later checks add with
+//! [`Report::flag_for_review`]); review flags are never scored, and only
+//! instructors see them on Gradescope. Score, maximum and exit code
+//! ([`Report::exit_code`]) are derived from the tests and the build, so
+//! they cannot disagree with them. Renderers are pure
 //! functions of a report, which keeps them deterministic for snapshot tests.
 
 pub mod gradescope;
@@ -182,7 +185,7 @@ impl Report {
             rubric,
             submission,
             Build::Refused(refusal.clone()),
-            check::not_run(
+            check::all_failed(
                 plan,
                 &format!("the submission was refused: {}", refusal.reason),
             ),
@@ -226,7 +229,7 @@ impl Report {
             Build::Fault {
                 reason: reason.to_string(),
             },
-            check::not_run(
+            check::all_failed(
                 plan,
                 &format!("{GRADER_FAULT}: {reason} (not the submission's fault)"),
             ),
@@ -284,8 +287,8 @@ impl Report {
         }
     }
 
-    /// Why the grading ended early, in one line for standard error (the
-    /// report says it too); `None` if it ran to the end.
+    /// Why the grading ended early, for standard error (the report says it
+    /// too); `None` if it ran to the end.
     pub fn note(&self) -> Option<String> {
         match &self.build {
             Build::Refused(refusal) => Some(refusal.reason.clone()),
