@@ -198,9 +198,38 @@ fn check_case(case: &Case, rubric: &Rubric) -> Vec<String> {
     problems
 }
 
-/// Compare a graded report with a case; the mismatches, readably.
+/// A case's result in a few words, for its line of output.
+fn summary(report: &Report) -> String {
+    match &report.build {
+        Build::Refused(refusal) => format!("refused (exit code {})", refusal.exit_code),
+        _ if report.built() => {
+            let failed = report.tests.iter().filter(|t| t.failure.is_some()).count();
+            format!(
+                "{}/{}, {failed} test(s) failed",
+                report.score(),
+                report.max_score()
+            )
+        }
+        _ => "did not build".to_string(),
+    }
+}
+
+/// Compare a case's report (graded, not built or refused) with its
+/// expectation; the mismatches, readably.
 fn compare(case: &Case, report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
+    if let Build::Refused(refusal) = &report.build {
+        let (code, message) = (refusal.exit_code, &refusal.reason);
+        if case.result != Expected::Refused {
+            problems.push(format!("was refused (exit code {code}): {message}"));
+        } else if Some(code) != case.exit_code {
+            problems.push(format!(
+                "was refused with exit code {code} instead of {}: {message}",
+                case.exit_code.unwrap_or_default()
+            ));
+        }
+        return problems;
+    }
     match case.result {
         Expected::BuildFailed => {
             if report.built() {
@@ -312,38 +341,14 @@ pub async fn run(
             cancel,
         )
         .await?;
-        let summary = match &report.build {
-            Build::Refused(refusal) => {
-                let (code, message) = (refusal.exit_code, &refusal.reason);
-                if case.result != Expected::Refused {
-                    problems.push(format!("was refused (exit code {code}): {message}"));
-                } else if Some(code) != case.exit_code {
-                    problems.push(format!(
-                        "was refused with exit code {code} instead of {}: {message}",
-                        case.exit_code.unwrap_or_default()
-                    ));
-                }
-                format!("refused (exit code {code})")
-            }
-            _ => {
-                problems.extend(compare(case, &report));
-                if case.name == REFERENCE_CASE
-                    && let Some(path) = &options.record_durations
-                {
-                    record_durations(&report, path, &mut problems)?;
-                }
-                if report.built() {
-                    let failed = report.tests.iter().filter(|t| t.failure.is_some()).count();
-                    format!(
-                        "{}/{}, {failed} test(s) failed",
-                        report.score(),
-                        report.max_score()
-                    )
-                } else {
-                    "did not build".to_string()
-                }
-            }
-        };
+        problems.extend(compare(case, &report));
+        if case.name == REFERENCE_CASE
+            && report.built()
+            && let Some(path) = &options.record_durations
+        {
+            record_durations(&report, path, &mut problems)?;
+        }
+        let summary = summary(&report);
         let time = seconds_text(case_started.elapsed());
         if problems.is_empty() {
             println!("ok    {:<28} {summary} ({time})", case.name);
@@ -541,6 +546,43 @@ mod tests {
             failing: failing.iter().map(|f| f.to_string()).collect(),
             exit_code: None,
         }
+    }
+
+    /// A refused case named `bad` expecting exit code `code`.
+    fn refused_case(code: u8) -> Case {
+        Case {
+            result: Expected::Refused,
+            score: None,
+            exit_code: Some(code),
+            ..graded_case(0, &[])
+        }
+    }
+
+    #[test]
+    fn a_refused_case_matches_by_the_exit_code_of_its_report() {
+        let report = crate::report::tests::refused_report();
+        assert_eq!(summary(&report), "refused (exit code 107)");
+        assert!(compare(&refused_case(exit::SOURCE_REFUSED), &report).is_empty());
+        let wrong = compare(&refused_case(exit::PATCH_NOT_EDITABLE), &report);
+        assert_eq!(wrong.len(), 1);
+        assert!(
+            wrong[0].starts_with(
+                "was refused with exit code 107 instead of 102: kernel/src/evil.rs:1:"
+            ),
+            "{wrong:?}"
+        );
+        let graded = compare(&graded_case(0, &[]), &report);
+        assert!(
+            graded[0].starts_with("was refused (exit code 107): "),
+            "{graded:?}"
+        );
+        // And a refused case that was graded says so.
+        let built = crate::report::tests::not_built_report();
+        let problems = compare(&refused_case(exit::SOURCE_REFUSED), &built);
+        assert!(
+            problems[0].contains("expected the submission to be refused (exit code 107)"),
+            "{problems:?}"
+        );
     }
 
     #[test]
