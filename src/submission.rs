@@ -24,6 +24,12 @@
 //! before anything is built. The [`tempfile::TempDir`] inside [`Prepared`]
 //! owns the tree, so an error at any step leaves nothing behind.
 //!
+//! A preparation that fails because of the submission — a bad or
+//! unreadable patch, a forbidden path, source the audit refuses — is a
+//! [`Refusal`] ([`SubmissionError::refusal`]): the stage that refused it,
+//! why, and its exit code, which grading reports as a result like any
+//! other. The other failures are the grading machine's.
+//!
 //! The changed sources stay in memory with the tree, for
 //! [`Prepared::review`]: the literals that spell what the grader looks for,
 //! flagged for an instructor rather than refused.
@@ -117,7 +123,9 @@ pub enum SubmissionError {
         #[source]
         source: std::io::Error,
     },
-    /// Reading the submission or writing the prepared tree failed.
+    /// Reading or writing the prepared tree failed (the grading
+    /// machine's side: reading the student's work tree is
+    /// [`SubmissionError::UnreadableTree`]).
     #[error("cannot {action}")]
     Io {
         action: String,
