@@ -116,12 +116,13 @@ pub fn evaluate_test(plan: &Plan, test: &PlannedTest, outcomes: &[SessionOutcome
 /// Every test of `plan` failed because the kernel did not build (the
 /// report carries the compiler's errors).
 pub fn not_built(plan: &Plan) -> Vec<TestResult> {
-    not_run(plan, NOT_BUILT)
+    all_failed(plan, NOT_BUILT)
 }
 
-/// Every planned test, failed for the same `reason` (the submission was
-/// refused, or did not build).
-pub fn not_run(plan: &Plan, reason: &str) -> Vec<TestResult> {
+/// Every planned test, failed for the same `reason` without a VM having
+/// run (the submission was refused, did not build, or the grading machine
+/// failed). Failed, not "not run": the reason is the verdict.
+pub fn all_failed(plan: &Plan, reason: &str) -> Vec<TestResult> {
     all_with(plan, reason, false)
 }
 

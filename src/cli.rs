@@ -12,21 +12,21 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assets::Assets;
 use crate::doctor;
-use crate::exit;
+use crate::exit::{self, chain};
 use crate::grade::{self, GradeError, Options, Readiness};
-use crate::kbuild::{BuildCache, BuildError, BuildOptions};
+use crate::kbuild::{BuildCache, BuildOptions};
 use crate::lab::{self, Lab, LabError};
-use crate::mutants::{self, listing::ListingError, run::MutantsError};
+use crate::mutants::{self, run::MutantsError};
 use crate::plan::{Plan, PlanError, TestFilter, Token};
 use crate::progress::Progress;
-use crate::qemu::{self, QemuError};
+use crate::qemu;
 use crate::report::{gradescope, human, json};
 use crate::rubric::{Rubric, RubricError};
 use crate::sandbox::SandboxMode;
 use crate::selftest;
 use crate::session::{SessionEnd, SessionSpec, run_session};
 use crate::student::{self, StudentCopy, StudentError};
-use crate::submission::{PatchInput, Submission, SubmissionError};
+use crate::submission::Submission;
 
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
 #[derive(Debug, Parser)]
@@ -265,43 +265,24 @@ impl Failure {
             message: message.into(),
         }
     }
-}
 
-/// Render an error and its sources as one line: "a: b: c".
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
+    /// A failure with `code` (the error kind's own) and the message
+    /// "failed to …" (error messages read after "failed to").
+    fn failed(code: u8, e: &dyn std::error::Error) -> Failure {
+        Failure::new(code, format!("failed to {}", chain(e)))
     }
-    text
 }
 
 fn lab_failure(e: LabError) -> Failure {
-    Failure::new(exit::BAD_LAB, format!("failed to {}", chain(&e)))
+    Failure::failed(e.exit_code(), &e)
 }
 
 fn rubric_failure(e: RubricError) -> Failure {
-    Failure::new(exit::BAD_LAB, format!("failed to {}", chain(&e)))
+    Failure::failed(e.exit_code(), &e)
 }
 
 fn plan_failure(e: PlanError) -> Failure {
-    let code = match e {
-        PlanError::NoTestMatches { .. } => exit::USAGE,
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, format!("failed to {}", chain(&e)))
-}
-
-/// The exit code and message for a submission that was refused (the
-/// error kind owns its code).
-pub fn submission_failure(e: &SubmissionError) -> Failure {
-    Failure::new(e.exit_code(), chain(e))
+    Failure::failed(e.exit_code(), &e)
 }
 
 fn grade_failure(e: GradeError) -> Failure {
@@ -311,26 +292,14 @@ fn grade_failure(e: GradeError) -> Failure {
 /// The exit code and message of a grading error (also one inside another
 /// command's error).
 fn grade_failure_ref(e: &GradeError) -> Failure {
-    if let Some(reason) = e.host_fault() {
-        return Failure::new(
-            exit::GRADER_FAULT,
-            format!("the grading machine failed: {reason}"),
-        );
-    }
-    let code = match e {
-        GradeError::Submission(s) => return submission_failure(s),
-        GradeError::Interrupted => {
-            return Failure::new(exit::INTERRUPTED, "interrupted: nothing was graded");
-        }
-        GradeError::Build(
-            BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_),
-        )
-        | GradeError::Qemu(QemuError::NotFound | QemuError::EnvNotFound { .. }) => {
-            exit::MISSING_TOOL
-        }
-        _ => exit::FAILURE,
+    let message = match (e.host_fault(), e) {
+        (Some(reason), _) => format!("the grading machine failed: {reason}"),
+        // A standalone sentence (see SubmissionError), not "failed to …".
+        (None, GradeError::Submission(s)) => chain(s),
+        (None, GradeError::Interrupted) => "interrupted: nothing was graded".to_string(),
+        (None, _) => format!("failed to {}", chain(e)),
     };
-    Failure::new(code, format!("failed to {}", chain(e)))
+    Failure::new(e.exit_code(), message)
 }
 
 /// The lab to use: named, else the student copy's, else the only one.
@@ -361,52 +330,29 @@ fn resolve_lab(assets: &Assets, named: Option<&str>, tree: Option<&Path>) -> Res
     Lab::load(assets, &name).map_err(lab_failure)
 }
 
-/// Why there is no submission to work on.
-enum Resolve {
-    /// The student's hand-in cannot be used (a patch file that is missing,
-    /// unreadable, a directory, too large): an outcome, with a report.
-    Refused(SubmissionError),
-    /// The command line names nothing to work on.
-    Usage(Failure),
-}
-
-impl From<Resolve> for Failure {
-    fn from(r: Resolve) -> Failure {
-        match r {
-            Resolve::Refused(e) => submission_failure(&e),
-            Resolve::Usage(f) => f,
-        }
-    }
-}
-
-/// The submission: patches, a tree, the student copy around the current
+/// The submission: patch files (read, and refused if unreadable, when
+/// it is prepared), a tree, the student copy around the current
 /// directory, or (when `starter_ok`) the starter itself.
-fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Resolve> {
+fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Failure> {
     if !args.patches.is_empty() {
-        let inputs = args
-            .patches
-            .iter()
-            .map(|p| PatchInput::read(p))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Resolve::Refused)?;
-        return Ok(Submission::Patches(inputs));
+        return Ok(Submission::PatchFiles(args.patches.clone()));
     }
     if let Some(tree) = &args.tree {
         return Ok(Submission::WorkTree(tree.clone()));
     }
     let here = std::env::current_dir().map_err(|e| {
-        Resolve::Usage(Failure::new(
+        Failure::new(
             exit::FAILURE,
             format!("failed to find the current directory: {e}"),
-        ))
+        )
     })?;
     match StudentCopy::find(&here) {
         Ok(copy) => Ok(Submission::WorkTree(copy.root)),
         Err(_) if starter_ok => Ok(Submission::Starter),
-        Err(_) => Err(Resolve::Usage(Failure::new(
+        Err(_) => Err(Failure::new(
             exit::USAGE,
             "nothing to grade here: run this in a student copy (`xvlab init`), or pass --tree DIR or --patch FILE",
-        ))),
+        )),
     }
 }
 
@@ -425,8 +371,7 @@ fn default_jobs() -> usize {
 }
 
 fn cache() -> Result<BuildCache, Failure> {
-    BuildCache::locate()
-        .map_err(|e| Failure::new(exit::FAILURE, format!("failed to {}", chain(&e))))
+    BuildCache::locate().map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
 /// How to build `lab`'s submissions: `--sandbox` resolved (bubblewrap
@@ -436,19 +381,11 @@ fn build_options(
     lab: &Lab,
     cache: &BuildCache,
 ) -> Result<BuildOptions, Failure> {
-    BuildOptions::resolve(mode, lab, cache).map_err(|e| {
-        let code = match e {
-            BuildError::Sandbox(_) => exit::MISSING_TOOL,
-            BuildError::BadTimeout { .. } => exit::USAGE,
-            _ => exit::FAILURE,
-        };
-        Failure::new(code, format!("failed to {}", chain(&e)))
-    })
+    BuildOptions::resolve(mode, lab, cache).map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
 fn locate_qemu() -> Result<PathBuf, Failure> {
-    qemu::locate_qemu()
-        .map_err(|e| Failure::new(exit::MISSING_TOOL, format!("failed to {}", chain(&e))))
+    qemu::locate_qemu().map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
 /// Cancel `token` on Ctrl-C (the VMs are in their own process groups, so
@@ -575,18 +512,13 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             };
             selftest::run(&assets, &lab, &rubric, &options, &cache, &qemu, &cancel)
                 .await
-                .map_err(|e| Failure::new(e.exit_code(), format!("failed to {}", chain(&e))))
+                .map_err(|e| Failure::failed(e.exit_code(), &e))
         }
     }
 }
 
 fn student_failure(e: StudentError) -> Failure {
-    let code = match &e {
-        StudentError::NoChanges { .. } | StudentError::NotACopy { .. } => exit::NOTHING_TO_PACK,
-        StudentError::GitMissing => exit::MISSING_TOOL,
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, chain(&e))
+    Failure::new(e.exit_code(), chain(&e))
 }
 
 fn check_rubric(assets: &Assets, arg: &str) -> Result<u8, Failure> {
@@ -622,26 +554,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
     let token = Token::random().map_err(plan_failure)?;
     let plan = Plan::new(&rubric, token, &filter).map_err(plan_failure)?;
-    // From here on every outcome writes the report asked for: a student
-    // on an autograder sees why, whatever happened.
-    let report_to = ReportTo::new(&args);
-    let refused = |e: &SubmissionError| -> Result<u8, Failure> {
-        let failure = submission_failure(e);
-        let report = crate::report::Report::refused(
-            &rubric,
-            &plan,
-            &describe(&args.submission),
-            &failure.message,
-            started.elapsed(),
-        );
-        report_to.write(&report, Some(&failure.message))?;
-        Ok(failure.code)
-    };
-    let submission = match resolve_submission(&args.submission, false) {
-        Ok(submission) => submission,
-        Err(Resolve::Refused(e)) => return refused(&e),
-        Err(Resolve::Usage(failure)) => return Err(failure),
-    };
+    let submission = resolve_submission(&args.submission, false)?;
     let qemu = locate_qemu()?;
     let cache = cache()?;
     let options = Options {
@@ -667,52 +580,30 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     )
     .await;
     progress.finish();
+    // Every outcome but a fault of xvlab itself writes the report asked
+    // for: a student on an autograder sees why, whatever happened. A
+    // refused submission is a graded result like any other.
     let report = match graded {
         Ok(graded) => graded.report,
         // The machine failed, not the submission: the report says so, and
         // the exit code is the grader's own.
-        Err(e) if e.host_fault().is_some() => {
-            let reason = e.host_fault().unwrap_or_default();
-            let report = crate::report::Report::faulted(
-                &rubric,
-                &plan,
-                &describe(&args.submission),
-                &reason,
-                started.elapsed(),
-            );
-            let failure = grade_failure(e);
-            report_to.write(&report, Some(&failure.message))?;
-            return Ok(failure.code);
-        }
-        Err(GradeError::Submission(e)) => return refused(&e),
-        Err(GradeError::Interrupted) => {
-            let report = crate::report::Report::interrupted(
-                &rubric,
-                &plan,
-                &describe(&args.submission),
-                started.elapsed(),
-            );
-            report_to.write(&report, Some("interrupted before any test ran"))?;
-            return Ok(exit::INTERRUPTED);
-        }
+        Err(e) if e.host_fault().is_some() => crate::report::Report::faulted(
+            &rubric,
+            &plan,
+            &submission.describe(),
+            &e.host_fault().unwrap_or_default(),
+            started.elapsed(),
+        ),
+        Err(GradeError::Interrupted) => crate::report::Report::interrupted(
+            &rubric,
+            &plan,
+            &submission.describe(),
+            started.elapsed(),
+        ),
         Err(e) => return Err(grade_failure(e)),
     };
-
-    if report.interrupted {
-        report_to.write(
-            &report,
-            Some("interrupted: the VMs were stopped; the results are partial"),
-        )?;
-        return Ok(exit::INTERRUPTED);
-    }
-    report_to.write(&report, None)?;
-    Ok(if !report.built() {
-        exit::BUILD_FAILED
-    } else if report.full_marks() {
-        exit::OK
-    } else {
-        exit::TESTS_FAILED
-    })
+    ReportTo::new(&args).write(&report, report.note().as_deref())?;
+    Ok(report.exit_code())
 }
 
 /// Where and how `grade` writes its report.
@@ -742,23 +633,6 @@ impl ReportTo {
             eprintln!("xvlab: {note}");
         }
         Ok(())
-    }
-}
-
-/// What was submitted, for a report of a submission that could not be
-/// prepared.
-fn describe(args: &SubmissionArgs) -> String {
-    if !args.patches.is_empty() {
-        let names: Vec<String> = args
-            .patches
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        format!("patch {}", names.join(", "))
-    } else if let Some(tree) = &args.tree {
-        format!("work tree {}", tree.display())
-    } else {
-        "work tree .".to_string()
     }
 }
 
@@ -808,6 +682,7 @@ async fn ready(
             }
             Ok((ready, cancel))
         }
+        Readiness::Refused(refusal) => Err(Failure::new(refusal.exit_code, refusal.reason)),
         Readiness::BuildFailed { log, .. } => {
             eprintln!("{}", crate::report::compiler_errors(&log));
             Err(Failure::new(exit::BUILD_FAILED, "the kernel did not build"))
@@ -911,15 +786,10 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
 }
 
 fn mutants_failure(e: MutantsError) -> Failure {
-    let code = match &e {
-        MutantsError::Listing(ListingError::Missing) => exit::MISSING_TOOL,
-        MutantsError::Listing(_) => exit::MUTANTS_FAILED,
-        MutantsError::Equivalents(_) | MutantsError::Assets { .. } => exit::BAD_LAB,
-        MutantsError::Plan(PlanError::NoTestMatches { .. }) => exit::USAGE,
-        MutantsError::Grade(g) => return grade_failure_ref(g),
-        _ => exit::FAILURE,
-    };
-    Failure::new(code, format!("failed to {}", chain(&e)))
+    match &e {
+        MutantsError::Grade(g) => grade_failure_ref(g),
+        _ => Failure::failed(e.exit_code(), &e),
+    }
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {

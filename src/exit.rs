@@ -1,5 +1,8 @@
 //! Exit codes of the `xvlab` command: named constants, documented in the
-//! README. Scripts and CI rely on them, so they never change meaning.
+//! README. Scripts and CI rely on them, so they never change meaning. Each
+//! error kind says which one it ends with (its `exit_code` method), as does
+//! a graded result ([`crate::report::Report::exit_code`]); [`chain`] is the
+//! one-line message a failure ends with.
 
 /// Success: for `grade`, full marks.
 pub const OK: u8 = 0;
@@ -139,6 +142,22 @@ pub fn help_text() -> String {
         text.push_str(&format!("  {code:<4} {meaning}\n"));
     }
     text.trim_end().to_string()
+}
+
+/// Render an error and its sources as one line: "a: b: c" (a source whose
+/// text the line already holds is not repeated).
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

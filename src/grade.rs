@@ -1,6 +1,10 @@
 //! Grading a submission end to end ([`grade`]): prepare the tree, build it,
 //! write the file-system image, run the rubric's sessions — each in a fresh
 //! VM, up to `--jobs` at once — check the transcripts and score them.
+//! Every way a submission can go wrong is a result ([`Graded::report`]):
+//! refused before the build (with the stage that refused it), not
+//! compiling, failing tests; only faults of the grading machine or of
+//! xvlab are a [`GradeError`].
 //!
 //! Also the first half of that pipeline on its own ([`make_ready`]), which
 //! `xvlab run`, `xvlab qemu` and `xvlab build` share: a submission prepared,
@@ -36,6 +40,7 @@ use crate::assets::{AssetError, Assets, KERNEL_TREE};
 use crate::audit::Vocabulary;
 use crate::check::{self, TestResult};
 use crate::deadline::{self, DeadlineError, References, Scaling};
+use crate::exit;
 use crate::image::{self, ImageError};
 use crate::kbuild::{self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built};
 use crate::lab::Lab;
@@ -46,12 +51,14 @@ use crate::rubric::Rubric;
 use crate::session::{
     SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, run_session,
 };
-use crate::submission::{Prepared, Submission, SubmissionError};
+use crate::submission::{Prepared, Refusal, Submission, SubmissionError};
 use crate::transcript::LineKind;
 
 /// A grader fault: something other than the submission went wrong. (A
-/// submission that fails to build, panics or hangs is a result, not one of
-/// these.)
+/// submission that is refused, fails to build, panics or hangs is a
+/// result, not one of these; [`GradeError::Submission`] holds only the
+/// preparation failures that are not the submission's doing, see
+/// [`SubmissionError::refusal`].)
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
     #[error(transparent)]
@@ -90,6 +97,28 @@ pub enum GradeError {
 }
 
 impl GradeError {
+    /// The exit code of `xvlab` for this error (see exit.rs): the grading
+    /// machine's fault has its own, and a wrapped error keeps its kind's.
+    pub fn exit_code(&self) -> u8 {
+        if self.host_fault().is_some() {
+            return exit::GRADER_FAULT;
+        }
+        match self {
+            GradeError::Submission(e) => e.exit_code(),
+            GradeError::Build(e) => e.exit_code(),
+            GradeError::Qemu(e) => e.exit_code(),
+            GradeError::Plan(e) => e.exit_code(),
+            GradeError::Interrupted => exit::INTERRUPTED,
+            GradeError::Image(_)
+            | GradeError::Session(_)
+            | GradeError::Asset(_)
+            | GradeError::Deadline(_)
+            | GradeError::TempDir(_)
+            | GradeError::Copy { .. }
+            | GradeError::Keep { .. } => exit::FAILURE,
+        }
+    }
+
     /// If the grading machine, not the submission or xvlab, failed — a
     /// full disk or exhausted memory anywhere while preparing, syncing,
     /// building or writing the image, or a build tool the kernel killed —
@@ -229,6 +258,8 @@ impl Ready {
 /// What preparing and building a submission gave.
 pub enum Readiness {
     Ready(Box<Ready>),
+    /// It was refused before the build: nothing was built.
+    Refused(Refusal),
     /// It did not compile: cargo's log.
     BuildFailed {
         prepared: Prepared,
@@ -267,7 +298,15 @@ pub async fn make_ready(
         sealing,
     } = *how;
     reporter.event(Event::Preparing);
-    let prepared = submission.prepare(assets, lab)?;
+    let prepared = match submission.prepare(assets, lab) {
+        Ok(prepared) => prepared,
+        Err(e) => match e.refusal() {
+            // A full disk or exhausted memory is never the submission's
+            // fault, whatever was being read.
+            Some(refusal) if host_fault(&e).is_none() => return Ok(Readiness::Refused(refusal)),
+            _ => return Err(e.into()),
+        },
+    };
     reporter.event(Event::Building);
     match kbuild::build(prepared.path(), &lab.name, cache, build).await? {
         BuildOutcome::Failed { log, duration } => {
@@ -352,6 +391,19 @@ pub async fn grade(
         () = cancel.cancelled() => return Err(GradeError::Interrupted),
     };
     let ready = match ready {
+        Readiness::Refused(refusal) => {
+            let report = Report::refused(
+                rubric,
+                plan,
+                &submission.describe(),
+                &refusal,
+                started.elapsed(),
+            );
+            return Ok(Graded {
+                report,
+                stopped_by: None,
+            });
+        }
         Readiness::BuildFailed {
             prepared,
             log,
@@ -858,6 +910,44 @@ mod tests {
         assert_eq!(denied.host_fault(), None);
         assert_eq!(GradeError::Interrupted.host_fault(), None);
         assert_eq!(GradeError::Build(BuildError::NoTarget).host_fault(), None);
+    }
+
+    #[test]
+    fn a_wrapped_error_keeps_its_kinds_exit_code() {
+        use crate::submission::ForbiddenKind;
+        // A symlink's path is clean: only its kind says 103, so nothing
+        // on the way to the exit code may look at the path again.
+        let symlink = GradeError::Submission(SubmissionError::Forbidden {
+            path: "kernel/src/link.rs".to_string(),
+            kind: ForbiddenKind::UnsafePath,
+            message: "a symbolic link".to_string(),
+        });
+        assert_eq!(symlink.exit_code(), exit::PATCH_UNSAFE_PATH);
+        assert_eq!(
+            GradeError::Submission(SubmissionError::GitMissing).exit_code(),
+            exit::MISSING_TOOL
+        );
+        assert_eq!(
+            GradeError::Build(BuildError::NoTarget).exit_code(),
+            exit::MISSING_TOOL
+        );
+        assert_eq!(
+            GradeError::Qemu(QemuError::NotFound).exit_code(),
+            exit::MISSING_TOOL
+        );
+        assert_eq!(GradeError::Interrupted.exit_code(), exit::INTERRUPTED);
+        let full = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c"),
+            source: io(libc_errno::ENOSPC),
+        });
+        assert_eq!(full.exit_code(), exit::GRADER_FAULT);
+        let denied = GradeError::Build(BuildError::Io {
+            action: "write",
+            path: PathBuf::from("/c"),
+            source: io(libc_errno::EACCES),
+        });
+        assert_eq!(denied.exit_code(), exit::FAILURE);
     }
 
     /// The errno values, without a libc dependency.

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::exit;
 use crate::lab::Lab;
 use crate::sandbox::{Sandbox, SandboxError, SandboxMode};
 
@@ -73,6 +74,21 @@ pub enum BuildError {
         /// cargo's whole output.
         log: String,
     },
+}
+
+impl BuildError {
+    /// The exit code of `xvlab` for this error (see exit.rs). (A kernel
+    /// that does not compile is not an error: [`BuildOutcome::Failed`].)
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BuildError::NoCargo { .. } | BuildError::NoTarget | BuildError::Sandbox(_) => {
+                exit::MISSING_TOOL
+            }
+            BuildError::BadTimeout { .. } => exit::USAGE,
+            BuildError::HostFault { .. } => exit::GRADER_FAULT,
+            BuildError::NoCacheDir | BuildError::Io { .. } => exit::FAILURE,
+        }
+    }
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> BuildError + 'a {

@@ -10,6 +10,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::assets::{AssetError, Assets};
+use crate::exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -35,6 +36,14 @@ pub enum LabError {
         pattern: String,
         message: String,
     },
+}
+
+impl LabError {
+    /// The exit code of `xvlab` for this error (see exit.rs): the lab is
+    /// the grader's to fix.
+    pub fn exit_code(&self) -> u8 {
+        exit::BAD_LAB
+    }
 }
 
 #[derive(Debug, Deserialize)]

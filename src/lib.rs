@@ -28,3 +28,4 @@ pub mod session;
 pub mod student;
 pub mod submission;
 pub mod transcript;
+pub mod worktree;

@@ -23,6 +23,7 @@ use seal::KEY_LEN;
 
 use regex::Regex;
 
+use crate::exit;
 use crate::rubric::{
     MAX_PROGRAM_NAME, Rubric, Scope, command_text, pattern_display, pattern_text, program_word,
 };
@@ -590,6 +591,17 @@ pub enum PlanError {
         pattern: String,
         cause: regex::Error,
     },
+}
+
+impl PlanError {
+    /// The exit code of `xvlab` for this error (see exit.rs): a `--test`
+    /// pattern that selects nothing is a wrong command line.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PlanError::NoTestMatches { .. } => exit::USAGE,
+            _ => exit::FAILURE,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
 use nix::unistd::Pid;
 use thiserror::Error;
+
+use crate::exit;
 use tokio::process::Child;
 
 /// Environment variable naming the QEMU binary to use instead of the one on
@@ -72,6 +74,16 @@ pub enum QemuError {
     },
     #[error("find a free TCP port for gdb")]
     GdbPort(#[source] io::Error),
+}
+
+impl QemuError {
+    /// The exit code of `xvlab` for this error (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            QemuError::NotFound | QemuError::EnvNotFound { .. } => exit::MISSING_TOOL,
+            _ => exit::FAILURE,
+        }
+    }
 }
 
 /// The board a kernel boots on: QEMU's `virt` machine with one virtio disk.

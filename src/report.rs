@@ -4,12 +4,15 @@
 //!
 //! The model holds what every rendering needs and nothing a rendering
 //! decides: results per test (from `check`), a summary per VM, the build's
-//! outcome, the run's wall-clock time, and what an instructor should look
-//! at before trusting the score ([`Report::review`]: literals of the
-//! source that spell verdicts, found before the build, and whatever later
-//! checks add with [`Report::flag_for_review`]); review flags are never
-//! scored, and only instructors see them on Gradescope. Score and maximum are derived
-//! from the tests, so they cannot disagree with them. Renderers are pure
+//! outcome (or the stage that refused the submission before any build: a
+//! result like any other, not an error), the run's wall-clock time, and
+//! what an instructor should look at before trusting the score
+//! ([`Report::review`]: literals of the source that spell verdicts, found
+//! before the build, and whatever later checks add with
+//! [`Report::flag_for_review`]); review flags are never scored, and only
+//! instructors see them on Gradescope. Score, maximum and exit code
+//! ([`Report::exit_code`]) are derived from the tests and the build, so
+//! they cannot disagree with them. Renderers are pure
 //! functions of a report, which keeps them deterministic for snapshot tests.
 
 pub mod gradescope;
@@ -20,9 +23,11 @@ use std::time::Duration;
 
 use crate::audit::ReviewFlag;
 use crate::check::{self, Failure, TestResult};
+use crate::exit;
 use crate::plan::Plan;
 use crate::rubric::Rubric;
 use crate::session::{SessionEnd, SessionOutcome};
+use crate::submission::Refusal;
 
 /// What a report says when the grading machine failed.
 pub const GRADER_FAULT: &str = "not graded: the grading machine failed";
@@ -77,11 +82,9 @@ pub enum Build {
         confinement: Confinement,
     },
     /// The submission was refused before building (a patch that changes a
-    /// file submissions may not change, or does not apply, ...).
-    Refused {
-        /// Why, as `xvlab grade` printed it.
-        reason: String,
-    },
+    /// file submissions may not change, or does not apply, source the
+    /// audit refuses, ...): which stage refused it, and why.
+    Refused(Refusal),
     /// Ctrl-C arrived before the build finished.
     Interrupted,
     /// The grading machine failed (a full disk, memory exhausted, a tool
@@ -168,22 +171,24 @@ impl Report {
         )
     }
 
-    /// The report of a submission refused before building: every planned
-    /// test fails with `reason`.
+    /// The report of a submission refused before building: as for one
+    /// that did not build, every planned test fails, here with the
+    /// refusal's reason.
     pub fn refused(
         rubric: &Rubric,
         plan: &Plan,
         submission: &str,
-        reason: &str,
+        refusal: &Refusal,
         execution_time: Duration,
     ) -> Report {
         Report::new(
             rubric,
             submission,
-            Build::Refused {
-                reason: reason.to_string(),
-            },
-            check::not_run(plan, &format!("the submission was refused: {reason}")),
+            Build::Refused(refusal.clone()),
+            check::all_failed(
+                plan,
+                &format!("the submission was refused: {}", refusal.reason),
+            ),
             Vec::new(),
             execution_time,
         )
@@ -224,7 +229,7 @@ impl Report {
             Build::Fault {
                 reason: reason.to_string(),
             },
-            check::not_run(
+            check::all_failed(
                 plan,
                 &format!("{GRADER_FAULT}: {reason} (not the submission's fault)"),
             ),
@@ -262,9 +267,37 @@ impl Report {
             _ if self.interrupted => "interrupted",
             Build::Ok { .. } => "graded",
             Build::Failed { .. } => "not_built",
-            Build::Refused { .. } => "refused",
+            Build::Refused(_) => "refused",
             Build::Interrupted => "interrupted",
             Build::Fault { .. } => "grader_fault",
+        }
+    }
+
+    /// The exit code of `xvlab grade` for this result (see exit.rs): a
+    /// refusal's is its kind's.
+    pub fn exit_code(&self) -> u8 {
+        match &self.build {
+            _ if self.interrupted => exit::INTERRUPTED,
+            Build::Ok { .. } if self.full_marks() => exit::OK,
+            Build::Ok { .. } => exit::TESTS_FAILED,
+            Build::Failed { .. } => exit::BUILD_FAILED,
+            Build::Refused(refusal) => refusal.exit_code,
+            Build::Interrupted => exit::INTERRUPTED,
+            Build::Fault { .. } => exit::GRADER_FAULT,
+        }
+    }
+
+    /// Why the grading ended early, for standard error (the report says it
+    /// too); `None` if it ran to the end.
+    pub fn note(&self) -> Option<String> {
+        match &self.build {
+            Build::Refused(refusal) => Some(refusal.reason.clone()),
+            Build::Fault { reason } => Some(format!("the grading machine failed: {reason}")),
+            Build::Interrupted => Some("interrupted before any test ran".to_string()),
+            _ if self.interrupted => {
+                Some("interrupted: the VMs were stopped; the results are partial".to_string())
+            }
+            Build::Ok { .. } | Build::Failed { .. } => None,
         }
     }
 
@@ -416,10 +449,12 @@ pub fn summary_text(report: &Report) -> String {
             s.push_str(errors);
             s.push('\n');
         }
-        Build::Refused { reason } => {
-            s.push_str("the submission was refused: ");
-            s.push_str(reason);
-            s.push('\n');
+        Build::Refused(refusal) => {
+            s.push_str(&format!(
+                "the submission was refused {}: {}\n",
+                refusal.stage.describe(),
+                refusal.reason
+            ));
         }
         Build::Fault { reason } => {
             s.push_str(&format!(
@@ -435,6 +470,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::check::tests::{all_pass, outcome, plan, usertest};
     use crate::session::Waiting;
+    use crate::submission::Stage;
 
     pub(crate) const BUILD_LOG: &str = "   Compiling kernel v0.1.0 (/tmp/x/kernel)
 warning: unused variable: `pa`
@@ -544,6 +580,23 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
         report
     }
 
+    /// A submission the source audit refused, with two findings.
+    pub(crate) fn refused_report() -> Report {
+        Report::refused(
+            &rubric(),
+            &plan(),
+            "patch reads-host.patch",
+            &Refusal {
+                stage: Stage::Audit,
+                reason: "kernel/src/evil.rs:1: include_str! reads a file of the grading machine at build time; submissions may not use it\n\
+                         kernel/src/evil.rs:2: env! reads the grading machine's build environment at build time; submissions may not use it"
+                    .to_string(),
+                exit_code: exit::SOURCE_REFUSED,
+            },
+            Duration::from_millis(30),
+        )
+    }
+
     pub(crate) fn not_built_report() -> Report {
         Report::not_built(
             &rubric(),
@@ -579,6 +632,55 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
                 .unwrap()
                 .contains("interrupted before the kernel was built")
         );
+    }
+
+    #[test]
+    fn a_refused_submission_is_a_result_like_one_that_did_not_build() {
+        let refused = refused_report();
+        let not_built = not_built_report();
+        for r in [&refused, &not_built] {
+            assert_eq!(r.score(), 0);
+            assert_eq!(r.max_score(), 29);
+            assert!(r.sessions.is_empty(), "no VM ran");
+            assert!(!r.built());
+            // Every test listed, failed for the one reason, none "not run".
+            assert_eq!(r.tests.len(), 6);
+            assert!(r.tests.iter().all(|t| !t.passed() && !t.not_run));
+        }
+        assert_eq!(refused.status(), "refused");
+        assert!(refused.tests.iter().all(|t| {
+            t.failure
+                .as_ref()
+                .unwrap()
+                .reason
+                .starts_with("the submission was refused: kernel/src/evil.rs:1: include_str! reads")
+        }));
+    }
+
+    #[test]
+    fn the_exit_code_is_the_results_and_a_refusals_is_its_kinds() {
+        assert_eq!(refused_report().exit_code(), exit::SOURCE_REFUSED);
+        assert_eq!(not_built_report().exit_code(), exit::BUILD_FAILED);
+        assert_eq!(perfect_report().exit_code(), exit::OK);
+        assert_eq!(mixed_report().exit_code(), exit::TESTS_FAILED);
+        assert_eq!(faulted_report().exit_code(), exit::GRADER_FAULT);
+        let interrupted =
+            Report::interrupted(&rubric(), &plan(), "patch s.patch", Duration::from_secs(2));
+        assert_eq!(interrupted.exit_code(), exit::INTERRUPTED);
+        let mut partial = mixed_report();
+        partial.interrupted = true;
+        assert_eq!(partial.exit_code(), exit::INTERRUPTED);
+        // Whatever ends a grading early is said on standard error too.
+        assert_eq!(
+            refused_report().note().as_deref(),
+            Some(match &refused_report().build {
+                Build::Refused(r) => r.reason.as_str(),
+                _ => unreachable!(),
+            })
+        );
+        assert!(partial.note().unwrap().contains("the results are partial"));
+        assert_eq!(mixed_report().note(), None);
+        assert_eq!(not_built_report().note(), None);
     }
 
     #[test]

@@ -83,6 +83,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::deadline::Scaling;
+use crate::exit;
 
 /// Timeout of a session when neither it nor `[defaults]` sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -232,6 +233,14 @@ pub enum RubricError {
         /// One message per problem, each naming its session or test.
         problems: Vec<String>,
     },
+}
+
+impl RubricError {
+    /// The exit code of `xvlab` for this error (see exit.rs): the rubric
+    /// is the grader's to fix.
+    pub fn exit_code(&self) -> u8 {
+        exit::BAD_LAB
+    }
 }
 
 /// Display of [`RubricError::Invalid`]: one problem on the same line, more

@@ -32,7 +32,7 @@ use crate::grade::{self, GradeError, Options};
 use crate::kbuild::BuildCache;
 use crate::lab::Lab;
 use crate::plan::{Plan, PlanError, TestFilter, Token};
-use crate::report::{Report, failure_text, seconds_text};
+use crate::report::{Build, Report, failure_text, seconds_text};
 use crate::rubric::Rubric;
 use crate::session::SessionEnd;
 use crate::submission::{PatchInput, Submission};
@@ -71,9 +71,7 @@ impl SelfTestError {
         match self {
             SelfTestError::NoMatch { .. } | SelfTestError::NoReference { .. } => exit::USAGE,
             SelfTestError::Record { .. } => exit::FAILURE,
-            SelfTestError::Grade(GradeError::Interrupted) => exit::INTERRUPTED,
-            SelfTestError::Grade(e) if e.host_fault().is_some() => exit::GRADER_FAULT,
-            SelfTestError::Grade(_) => exit::FAILURE,
+            SelfTestError::Grade(e) => e.exit_code(),
             _ => exit::BAD_LAB,
         }
     }
@@ -200,9 +198,38 @@ fn check_case(case: &Case, rubric: &Rubric) -> Vec<String> {
     problems
 }
 
-/// Compare a graded report with a case; the mismatches, readably.
+/// A case's result in a few words, for its line of output.
+fn summary(report: &Report) -> String {
+    match &report.build {
+        Build::Refused(refusal) => format!("refused (exit code {})", refusal.exit_code),
+        _ if report.built() => {
+            let failed = report.tests.iter().filter(|t| t.failure.is_some()).count();
+            format!(
+                "{}/{}, {failed} test(s) failed",
+                report.score(),
+                report.max_score()
+            )
+        }
+        _ => "did not build".to_string(),
+    }
+}
+
+/// Compare a case's report (graded, not built or refused) with its
+/// expectation; the mismatches, readably.
 fn compare(case: &Case, report: &Report) -> Vec<String> {
     let mut problems = Vec::new();
+    if let Build::Refused(refusal) = &report.build {
+        let (code, message) = (refusal.exit_code, &refusal.reason);
+        if case.result != Expected::Refused {
+            problems.push(format!("was refused (exit code {code}): {message}"));
+        } else if Some(code) != case.exit_code {
+            problems.push(format!(
+                "was refused with exit code {code} instead of {}: {message}",
+                case.exit_code.unwrap_or_default()
+            ));
+        }
+        return problems;
+    }
     match case.result {
         Expected::BuildFailed => {
             if report.built() {
@@ -303,7 +330,7 @@ pub async fn run(
     for case in &cases {
         let case_started = Instant::now();
         let mut problems = check_case(case, rubric);
-        let outcome = grade_case(
+        let report = grade_case(
             assets,
             lab,
             rubric,
@@ -314,37 +341,14 @@ pub async fn run(
             cancel,
         )
         .await?;
-        let summary = match &outcome {
-            CaseOutcome::Refused { code, message } => {
-                if case.result != Expected::Refused {
-                    problems.push(format!("was refused (exit code {code}): {message}"));
-                } else if Some(*code) != case.exit_code {
-                    problems.push(format!(
-                        "was refused with exit code {code} instead of {}: {message}",
-                        case.exit_code.unwrap_or_default()
-                    ));
-                }
-                format!("refused (exit code {code})")
-            }
-            CaseOutcome::Graded(report) => {
-                problems.extend(compare(case, report));
-                if case.name == REFERENCE_CASE
-                    && let Some(path) = &options.record_durations
-                {
-                    record_durations(report, path, &mut problems)?;
-                }
-                if report.built() {
-                    let failed = report.tests.iter().filter(|t| t.failure.is_some()).count();
-                    format!(
-                        "{}/{}, {failed} test(s) failed",
-                        report.score(),
-                        report.max_score()
-                    )
-                } else {
-                    "did not build".to_string()
-                }
-            }
-        };
+        problems.extend(compare(case, &report));
+        if case.name == REFERENCE_CASE
+            && report.built()
+            && let Some(path) = &options.record_durations
+        {
+            record_durations(&report, path, &mut problems)?;
+        }
+        let summary = summary(&report);
         let time = seconds_text(case_started.elapsed());
         if problems.is_empty() {
             println!("ok    {:<28} {summary} ({time})", case.name);
@@ -355,8 +359,8 @@ pub async fn run(
             for p in &problems {
                 println!("      - {p}");
             }
-            if let CaseOutcome::Graded(report) = &outcome {
-                print_evidence(report, case);
+            if !matches!(report.build, Build::Refused(_)) {
+                print_evidence(&report, case);
             }
         }
         if cancel.is_cancelled() {
@@ -430,11 +434,6 @@ fn print_evidence(report: &Report, case: &Case) {
     }
 }
 
-enum CaseOutcome {
-    Graded(Box<Report>),
-    Refused { code: u8, message: String },
-}
-
 /// What a case submits: its patches read from the lab's grading material,
 /// or, for a case without patches, the starter tree itself (an empty patch
 /// set is something the grader refuses, so it cannot stand for the starter).
@@ -467,10 +466,12 @@ async fn grade_case(
     cache: &BuildCache,
     qemu: &Path,
     cancel: &CancellationToken,
-) -> Result<CaseOutcome, SelfTestError> {
+) -> Result<Report, SelfTestError> {
     let submission = case_submission(assets, &lab.name, case)?;
     let plan = Plan::new(rubric, Token::random()?, &TestFilter::all())?;
-    match grade::grade(
+    // A refused case is a report too, with the stage and exit code of
+    // its refusal.
+    let graded = grade::grade(
         assets,
         lab,
         rubric,
@@ -482,18 +483,8 @@ async fn grade_case(
         &(),
         cancel,
     )
-    .await
-    {
-        Ok(graded) => Ok(CaseOutcome::Graded(Box::new(graded.report))),
-        Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
-            let failure = crate::cli::submission_failure(&e);
-            Ok(CaseOutcome::Refused {
-                code: failure.code,
-                message: failure.message,
-            })
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+    Ok(graded.report)
 }
 
 #[cfg(test)]
@@ -555,6 +546,43 @@ mod tests {
             failing: failing.iter().map(|f| f.to_string()).collect(),
             exit_code: None,
         }
+    }
+
+    /// A refused case named `bad` expecting exit code `code`.
+    fn refused_case(code: u8) -> Case {
+        Case {
+            result: Expected::Refused,
+            score: None,
+            exit_code: Some(code),
+            ..graded_case(0, &[])
+        }
+    }
+
+    #[test]
+    fn a_refused_case_matches_by_the_exit_code_of_its_report() {
+        let report = crate::report::tests::refused_report();
+        assert_eq!(summary(&report), "refused (exit code 107)");
+        assert!(compare(&refused_case(exit::SOURCE_REFUSED), &report).is_empty());
+        let wrong = compare(&refused_case(exit::PATCH_NOT_EDITABLE), &report);
+        assert_eq!(wrong.len(), 1);
+        assert!(
+            wrong[0].starts_with(
+                "was refused with exit code 107 instead of 102: kernel/src/evil.rs:1:"
+            ),
+            "{wrong:?}"
+        );
+        let graded = compare(&graded_case(0, &[]), &report);
+        assert!(
+            graded[0].starts_with("was refused (exit code 107): "),
+            "{graded:?}"
+        );
+        // And a refused case that was graded says so.
+        let built = crate::report::tests::not_built_report();
+        let problems = compare(&refused_case(exit::SOURCE_REFUSED), &built);
+        assert!(
+            problems[0].contains("expected the submission to be refused (exit code 107)"),
+            "{problems:?}"
+        );
     }
 
     #[test]

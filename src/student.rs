@@ -25,15 +25,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::exit;
 use crate::git::{self, Git, GitError};
 use crate::lab::Lab;
 use crate::patch::escape;
-use crate::submission::{self, EntryKind};
+use crate::worktree::{self, EntryKind, HANDOUT, MARKER, default_pack_name, is_scaffolding};
 
-/// The marker file at the root of a copy.
-pub const MARKER: &str = ".xvlab.toml";
-/// The handout, beside the kernel tree.
-pub const HANDOUT: &str = "LAB.md";
 /// The tag on the starter commit.
 pub const STARTER_TAG: &str = "starter";
 
@@ -87,6 +84,17 @@ pub enum StudentError {
     Assets(#[from] AssetError),
 }
 
+impl StudentError {
+    /// The exit code of `xvlab` for this error (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StudentError::NoChanges { .. } | StudentError::NotACopy { .. } => exit::NOTHING_TO_PACK,
+            StudentError::GitMissing => exit::MISSING_TOOL,
+            _ => exit::FAILURE,
+        }
+    }
+}
+
 impl From<GitError> for StudentError {
     fn from(e: GitError) -> StudentError {
         match e {
@@ -114,17 +122,6 @@ pub struct StudentCopy {
     pub root: PathBuf,
     /// The lab's name, from the marker.
     pub lab: String,
-}
-
-/// The file name `pack` writes by default, at the root of the copy.
-pub fn default_pack_name(lab: &str) -> String {
-    format!("{lab}-submission.patch")
-}
-
-/// Is `rel` (relative to a copy's root) one of the files `init` and `pack`
-/// put beside the kernel tree? Those are never part of a submission.
-pub fn is_scaffolding(lab: &str, rel: &str) -> bool {
-    rel == MARKER || rel == HANDOUT || rel == ".gitignore" || rel == default_pack_name(lab)
 }
 
 /// Make a student copy of `lab` in `dir` (`xvlab init LAB DIR`). `dir` must
@@ -351,7 +348,7 @@ impl StudentCopy {
             .filter(|p| lab.is_editable(p))
             .collect();
         let skip = |rel: &str, name: &str| name == ".git" || rel == "target";
-        let walked = submission::walk(root, &skip).map_err(|(path, source)| StudentError::Io {
+        let walked = worktree::walk(root, &skip).map_err(|(path, source)| StudentError::Io {
             action: format!("read `{}`", path.display()),
             source,
         })?;
@@ -524,16 +521,6 @@ fn split_z(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scaffolding_is_the_files_beside_the_tree() {
-        assert!(is_scaffolding("lazy", ".xvlab.toml"));
-        assert!(is_scaffolding("lazy", "LAB.md"));
-        assert!(is_scaffolding("lazy", ".gitignore"));
-        assert!(is_scaffolding("lazy", "lazy-submission.patch"));
-        assert!(!is_scaffolding("lazy", "kernel/src/vm.rs"));
-        assert!(!is_scaffolding("lazy", "kernel/.gitignore"));
-    }
 
     #[test]
     fn naming_a_few_paths() {

@@ -24,6 +24,12 @@
 //! before anything is built. The [`tempfile::TempDir`] inside [`Prepared`]
 //! owns the tree, so an error at any step leaves nothing behind.
 //!
+//! A preparation that fails because of the submission — a bad or
+//! unreadable patch, a forbidden path, source the audit refuses — is a
+//! [`Refusal`] ([`SubmissionError::refusal`]): the stage that refused it,
+//! why, and its exit code, which grading reports as a result like any
+//! other. The other failures are the grading machine's.
+//!
 //! The changed sources stay in memory with the tree, for
 //! [`Prepared::review`]: the literals that spell what the grader looks for,
 //! flagged for an instructor rather than refused.
@@ -40,6 +46,7 @@ use crate::exit;
 use crate::git::{Git, GitError};
 use crate::lab::Lab;
 use crate::patch::{self, ChangeKind, FileChange, Patch, PatchError, escape};
+use crate::worktree::{EntryKind, is_scaffolding, walk};
 
 /// At most this many notes about ignored files are listed one by one.
 const MAX_NOTES: usize = 20;
@@ -108,7 +115,17 @@ pub enum SubmissionError {
     /// The work tree does not look like a copy of the lab's kernel tree.
     #[error("{message}")]
     NotAKernelTree { path: PathBuf, message: String },
-    /// Reading the submission or writing the prepared tree failed.
+    /// The work tree, or a file in it, cannot be read (it is missing, or
+    /// a file's permissions forbid reading it).
+    #[error("cannot {action}")]
+    UnreadableTree {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading or writing the prepared tree failed (the grading
+    /// machine's side: reading the student's work tree is
+    /// [`SubmissionError::UnreadableTree`]).
     #[error("cannot {action}")]
     Io {
         action: String,
@@ -139,15 +156,94 @@ impl SubmissionError {
             SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
             SubmissionError::GitMissing => exit::MISSING_TOOL,
             SubmissionError::NotAKernelTree { .. }
+            | SubmissionError::UnreadableTree { .. }
             | SubmissionError::Io { .. }
             | SubmissionError::Assets(_) => exit::FAILURE,
         }
     }
+
+    /// This error as a result of grading, if the submission is what is
+    /// wrong: a patch that is bad, does not apply or touches what it may
+    /// not, a patch file or work tree that cannot be read, a work tree
+    /// that is not one, source the audit refuses. `None` when the grading
+    /// machine or xvlab failed instead (git missing, I/O on the prepared
+    /// tree, assets): those are not the student's to fix, so they are not
+    /// scored.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let stage = match self {
+            SubmissionError::Forbidden { .. }
+            | SubmissionError::BadPatch(_)
+            | SubmissionError::DoesNotApply { .. }
+            | SubmissionError::Unreadable { .. }
+            | SubmissionError::NotAKernelTree { .. }
+            | SubmissionError::UnreadableTree { .. } => Stage::Prepare,
+            SubmissionError::SourceRefused { .. } => Stage::Audit,
+            SubmissionError::GitMissing
+            | SubmissionError::Io { .. }
+            | SubmissionError::Assets(_) => {
+                return None;
+            }
+        };
+        Some(Refusal {
+            stage,
+            reason: exit::chain(self),
+            exit_code: self.exit_code(),
+        })
+    }
+}
+
+/// The step of preparation that refused a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the hand-in, checking the paths it touches and applying it
+    /// to the starter tree.
+    Prepare,
+    /// The audit of the changed source for constructs that would read the
+    /// grading machine when built ([`audit::host_reads`]).
+    Audit,
+}
+
+impl Stage {
+    /// The stage's name in machine-readable reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Prepare => "prepare",
+            Stage::Audit => "audit",
+        }
+    }
+
+    /// How the stage refused, in words that follow "the submission was
+    /// refused".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stage::Prepare => "when it was prepared",
+            Stage::Audit => "by the source audit",
+        }
+    }
+}
+
+/// A submission refused before it was built, as reports hold it: nothing
+/// was built or run, and every test fails with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub stage: Stage,
+    /// Why, in a message that says what to do (several lines for the
+    /// audit's findings).
+    pub reason: String,
+    /// The exit code of `xvlab grade` ([`SubmissionError::exit_code`]).
+    pub exit_code: u8,
 }
 
 fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
     let action = action.into();
     move |source| SubmissionError::Io { action, source }
+}
+
+/// [`io_error`] for reading the student's work tree: their side, not the
+/// grading machine's.
+fn tree_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
+    let action = action.into();
+    move |source| SubmissionError::UnreadableTree { action, source }
 }
 
 /// One patch file's contents and the name to show for it.
@@ -207,6 +303,26 @@ pub enum Submission {
     WorkTree(PathBuf),
     /// Patch files, applied in this order.
     Patches(Vec<PatchInput>),
+    /// Patch files on disk, read when the submission is prepared (so that
+    /// one that cannot be read is refused like any other bad patch), then
+    /// applied in this order.
+    PatchFiles(Vec<PathBuf>),
+}
+
+impl Submission {
+    /// What was handed in, for a report whose tree could not be prepared
+    /// (a prepared tree describes itself: [`Prepared::description`]).
+    pub fn describe(&self) -> String {
+        let list = |names: Vec<String>| format!("patch {}", names.join(", "));
+        match self {
+            Submission::Starter => "the starter tree".to_string(),
+            Submission::WorkTree(dir) => format!("work tree {}", display_path(dir)),
+            Submission::Patches(inputs) => list(inputs.iter().map(|i| i.name.clone()).collect()),
+            Submission::PatchFiles(paths) => {
+                list(paths.iter().map(|p| p.display().to_string()).collect())
+            }
+        }
+    }
 }
 
 /// How an editable file differs from the starter code.
@@ -324,12 +440,19 @@ impl Submission {
         let mut prepared = match self {
             Submission::Starter => Prepared {
                 dir: pristine.write_to_temp(parent)?,
-                description: "the starter tree".to_string(),
+                description: self.describe(),
                 changed: Vec::new(),
                 notes: Vec::new(),
                 sources: Vec::new(),
             },
             Submission::Patches(inputs) => prepare_patches(&pristine, lab, inputs, parent)?,
+            Submission::PatchFiles(paths) => {
+                let inputs = paths
+                    .iter()
+                    .map(|p| PatchInput::read(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                prepare_patches(&pristine, lab, &inputs, parent)?
+            }
             Submission::WorkTree(dir) => prepare_work_tree(&pristine, lab, dir, parent)?,
         };
         // Before anything is built: the build is what would read the host.
@@ -787,7 +910,7 @@ fn prepare_work_tree(
     parent: &Path,
 ) -> Result<Prepared, SubmissionError> {
     let shown = display_path(tree);
-    let meta = std::fs::metadata(tree).map_err(io_error(format!("read work tree {shown}")))?;
+    let meta = std::fs::metadata(tree).map_err(tree_error(format!("read work tree {shown}")))?;
     if !meta.is_dir() {
         return Err(SubmissionError::NotAKernelTree {
             path: tree.to_path_buf(),
@@ -819,10 +942,8 @@ fn prepare_work_tree(
     let skip = |rel: &str, name: &str| {
         name == ".git" || rel == "target" || (name.starts_with('.') && !pristine.has_dir(rel))
     };
-    let walked = walk(tree, &skip).map_err(|(path, source)| SubmissionError::Io {
-        action: format!("read `{}`", path.display()),
-        source,
-    })?;
+    let walked = walk(tree, &skip)
+        .map_err(|(path, source)| tree_error(format!("read `{}`", path.display()))(source))?;
 
     let mut notes = Vec::new();
     let mut seen = BTreeSet::new();
@@ -835,7 +956,7 @@ fn prepare_work_tree(
     }
     for entry in &walked.entries {
         let rel = entry.rel.as_str();
-        if crate::student::is_scaffolding(&lab.name, rel) {
+        if is_scaffolding(&lab.name, rel) {
             continue;
         }
         seen.insert(rel.to_string());
@@ -852,7 +973,7 @@ fn prepare_work_tree(
                 EntryKind::File => {
                     let source = tree.join(rel);
                     let bytes = std::fs::read(&source)
-                        .map_err(io_error(format!("read `{}`", source.display())))?;
+                        .map_err(tree_error(format!("read `{}`", source.display())))?;
                     write_file(&dir.path().join(rel), &bytes)?;
                 }
                 EntryKind::Symlink | EntryKind::Other => {
@@ -871,8 +992,8 @@ fn prepare_work_tree(
         let note = match (entry.kind, pristine.files.get(rel)) {
             (EntryKind::File, Some(starter)) => {
                 let path = tree.join(rel);
-                let bytes =
-                    std::fs::read(&path).map_err(io_error(format!("read `{}`", path.display())))?;
+                let bytes = std::fs::read(&path)
+                    .map_err(tree_error(format!("read `{}`", path.display())))?;
                 (bytes != **starter)
                     .then(|| format!("ignored your changes to {shown_rel}: {ignored}"))
             }
@@ -928,82 +1049,6 @@ pub fn display_path(path: &Path) -> String {
         };
     }
     absolute.display().to_string()
-}
-
-// ---------------------------------------------------------------------------
-// Walking trees
-
-/// What a directory entry is; symbolic links are never followed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Symlink,
-    Other,
-}
-
-/// A file (not a directory) below a walked root.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// Relative to the root, `/`-separated.
-    pub rel: String,
-    pub kind: EntryKind,
-}
-
-/// The result of [`walk`].
-#[derive(Debug, Default)]
-pub struct Walked {
-    /// Sorted by path.
-    pub entries: Vec<Entry>,
-    /// Names that are not UTF-8 (lossily converted), which were skipped.
-    pub unreadable_names: Vec<String>,
-}
-
-/// Every non-directory below `root`, not descending into directories for
-/// which `skip(rel, name)` holds. Errors carry the path that failed.
-pub fn walk(
-    root: &Path,
-    skip: &dyn Fn(&str, &str) -> bool,
-) -> Result<Walked, (PathBuf, std::io::Error)> {
-    let mut walked = Walked::default();
-    walk_dir(root, "", skip, &mut walked)?;
-    walked.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(walked)
-}
-
-fn walk_dir(
-    dir: &Path,
-    prefix: &str,
-    skip: &dyn Fn(&str, &str) -> bool,
-    walked: &mut Walked,
-) -> Result<(), (PathBuf, std::io::Error)> {
-    let entries = std::fs::read_dir(dir).map_err(|e| (dir.to_path_buf(), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| (dir.to_path_buf(), e))?;
-        let path = entry.path();
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            walked
-                .unreadable_names
-                .push(format!("{prefix}{}", entry.file_name().to_string_lossy()));
-            continue;
-        };
-        let rel = format!("{prefix}{name}");
-        let file_type = entry.file_type().map_err(|e| (path.clone(), e))?;
-        if file_type.is_dir() {
-            if !skip(&rel, &name) {
-                walk_dir(&path, &format!("{rel}/"), skip, walked)?;
-            }
-            continue;
-        }
-        let kind = if file_type.is_file() {
-            EntryKind::File
-        } else if file_type.is_symlink() {
-            EntryKind::Symlink
-        } else {
-            EntryKind::Other
-        };
-        walked.entries.push(Entry { rel, kind });
-    }
-    Ok(())
 }
 
 /// Make every grader-owned file of the prepared tree the pristine one and

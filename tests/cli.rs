@@ -488,6 +488,37 @@ fn a_directory_named_as_the_patch_gets_a_report_saying_so_and_exit_108() {
     assert_eq!(report["tests"].as_array().unwrap().len(), 2);
 }
 
+#[test]
+fn a_work_tree_that_is_missing_or_not_a_copy_gets_a_report_saying_so_and_exit_1() {
+    let home = Home::new("10s");
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("notes.txt"), "hello").unwrap();
+    for (tree, why) in [
+        (files.path().join("missing"), "cannot read work tree"),
+        (files.path().to_path_buf(), "has none of the lab's files"),
+    ] {
+        let (out, left) = Run::new(&home, "shell")
+            .args(&[
+                "grade",
+                "lazy",
+                "--tree",
+                &tree.display().to_string(),
+                "--format",
+                "json",
+            ])
+            .output();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(why), "{err}");
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(report["build"]["stage"], "prepare", "{report:#}");
+        assert_eq!(report["score"], 0);
+        assert!(report["build"]["reason"].as_str().unwrap().contains(why));
+        assert!(left.groups().is_empty());
+        left.assert_no_temp_left();
+    }
+}
+
 /// A patch file written for a test.
 fn patch_file(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -621,8 +652,10 @@ fn source_that_reads_the_host_is_refused_before_the_build_with_a_json_report() {
     assert_eq!(out.status.code(), Some(107), "{err}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
-    // Refused, so never built and no VM ran.
+    // Refused by the audit, so never built and no VM ran.
     assert_eq!(report["build"]["status"], "refused", "{report:#}");
+    assert_eq!(report["build"]["stage"], "audit", "{report:#}");
+    assert_eq!(report["build"]["exit_code"], 107, "{report:#}");
     assert!(left.groups().is_empty());
     assert_eq!(report["score"], 0);
     let reason = report["build"]["reason"].as_str().unwrap();
@@ -925,6 +958,101 @@ fn a_refused_patch_still_gets_a_gradescope_report_saying_why() {
             .iter()
             .all(|t| t["status"] == "failed")
     );
+    left.assert_no_temp_left();
+}
+
+#[test]
+fn a_refused_patch_is_a_result_with_its_stage_in_every_format_and_its_kinds_exit_code() {
+    let home = Home::new("10s");
+    let user = repo()
+        .join("grading/lazy/mutants/touches-user.patch")
+        .display()
+        .to_string();
+    let why = "patch 1 (touches-user.patch) changes `user/src/bin/lazytests.rs`";
+
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &user])
+        .output();
+    assert_eq!(out.status.code(), Some(102), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("prepare: REFUSED\n    {why}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("all 2 tests failed: the submission was refused when it was prepared\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("Score: 0/10\n"), "{text}");
+    assert!(left.groups().is_empty(), "no VM may start");
+
+    let files = tempfile::tempdir().unwrap();
+    for format in ["json", "gradescope"] {
+        let results = files.path().join(format!("{format}.json"));
+        let (out, left) = Run::new(&home, "shell")
+            .args(&[
+                "grade",
+                "lazy",
+                "--patch",
+                &user,
+                "--format",
+                format,
+                "--output",
+                &results.display().to_string(),
+            ])
+            .output();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(102), "{format}: {err}");
+        assert_eq!(err.matches("xvlab:").count(), 1, "{format}: {err}");
+        assert!(err.contains(why), "{format}: {err}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+        assert_eq!(report["score"], 0, "{format}");
+        let output = report["output"].as_str().unwrap();
+        assert!(
+            output.contains(&format!(
+                "the submission was refused when it was prepared: {why}"
+            )),
+            "{format}: {output}"
+        );
+        let tests = report["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 2, "{format}");
+        for test in tests {
+            assert_eq!(test["status"], "failed", "{format}: {test}");
+            assert_eq!(test["score"], 0, "{format}: {test}");
+            assert!(
+                test["output"].as_str().unwrap().contains(why),
+                "{format}: {test}"
+            );
+        }
+        if format == "json" {
+            assert_eq!(report["status"], "refused");
+            assert_eq!(report["build"]["stage"], "prepare");
+            assert_eq!(report["build"]["exit_code"], 102);
+            assert!(report["sessions"].as_array().unwrap().is_empty());
+        }
+        assert!(left.groups().is_empty(), "{format}: no VM may start");
+        left.assert_no_temp_left();
+    }
+
+    // `build` refuses it with the same code and message, and no report.
+    let output = files.path().join("built");
+    let (out, left) = Run::new(&home, "shell")
+        .args(&[
+            "build",
+            "--lab",
+            "lazy",
+            "--patch",
+            &user,
+            "--output",
+            &output.display().to_string(),
+        ])
+        .output();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(102), "{err}");
+    assert!(err.contains(&format!("xvlab: {why}")), "{err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(!output.exists());
     left.assert_no_temp_left();
 }
 

@@ -34,7 +34,14 @@ fn the_solution_and_every_mutant_apply_or_are_refused_as_expected() {
         };
         let prepared = submission.prepare(&assets, &lab);
         match case.result {
-            Expected::Refused => assert!(prepared.is_err(), "{} should be refused", case.name),
+            Expected::Refused => {
+                let Err(e) = prepared else {
+                    panic!("{} should be refused", case.name);
+                };
+                // What `xvlab self-test` compares: the refusal's code.
+                let refusal = e.refusal().unwrap_or_else(|| panic!("{}: {e}", case.name));
+                assert_eq!(Some(refusal.exit_code), case.exit_code, "{}", case.name);
+            }
             Expected::Graded | Expected::BuildFailed => {
                 if let Err(e) = prepared {
                     panic!("{} no longer applies to the starter: {e}", case.name);

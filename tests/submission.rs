@@ -7,9 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 use xvlab::assets::{Assets, KERNEL_TREE};
+use xvlab::exit;
 use xvlab::lab::Lab;
 use xvlab::patch::PatchError;
-use xvlab::submission::{Change, ChangedFile, PatchInput, Prepared, Submission, SubmissionError};
+use xvlab::submission::{
+    Change, ChangedFile, PatchInput, Prepared, Stage, Submission, SubmissionError,
+};
 
 fn lab() -> Lab {
     Lab::load(&Assets::Embedded, "lazy").unwrap()
@@ -490,6 +493,63 @@ fn reading_patch_files_from_disk() {
     assert!(err.to_string().contains("it is a directory"), "{err}");
 }
 
+#[test]
+fn patch_files_are_read_when_prepared_and_one_that_cannot_be_is_refused_with_108() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix.patch");
+    std::fs::write(&path, solution()).unwrap();
+    let missing = dir.path().join("missing.patch");
+    let prepared = prepare(&Submission::PatchFiles(vec![path.clone()]));
+    assert_eq!(tree(prepared.path()), starter_plus(&solution()));
+    // A series with an unreadable member is refused before anything is
+    // applied, at the preparing stage, with the code of its kind.
+    let submission = Submission::PatchFiles(vec![path, missing.clone()]);
+    let refusal = fail(&submission).refusal().expect("a refusal");
+    assert_eq!(refusal.stage, Stage::Prepare);
+    assert_eq!(refusal.exit_code, exit::PATCH_UNREADABLE);
+    assert!(
+        refusal.reason.contains("no such file"),
+        "{}",
+        refusal.reason
+    );
+    assert_eq!(
+        submission.describe(),
+        format!(
+            "patch {}, {}",
+            dir.path().join("fix.patch").display(),
+            missing.display()
+        )
+    );
+}
+
+#[test]
+fn refusals_say_which_stage_refused_and_faults_of_the_grader_are_not_refusals() {
+    for (text, stage, code) in [
+        (
+            "--- a/user/src/bin/sh.rs\n+++ b/user/src/bin/sh.rs\n@@ -1 +1 @@\n-a\n+b\n",
+            Stage::Prepare,
+            exit::PATCH_NOT_EDITABLE,
+        ),
+        (
+            "--- /dev/null\n+++ b/kernel/src/evil.rs\n@@ -0,0 +1 @@\n+pub const P: &str = env!(\"HOME\");\n",
+            Stage::Audit,
+            exit::SOURCE_REFUSED,
+        ),
+    ] {
+        let err = fail(&patches(&[("x.patch", text)]));
+        let refusal = err.refusal().unwrap();
+        assert_eq!((refusal.stage, refusal.exit_code), (stage, code), "{err}");
+        assert_eq!(refusal.reason, err.to_string());
+    }
+    // Not the student's to fix: an error of the grading, not a result.
+    assert_eq!(SubmissionError::GitMissing.refusal(), None);
+    let io = SubmissionError::Io {
+        action: "write `/tmp/x`".to_string(),
+        source: std::io::Error::other("disk"),
+    };
+    assert_eq!(io.refusal(), None);
+}
+
 // ---------------------------------------------------------------------------
 // Work trees
 
@@ -608,8 +668,29 @@ fn a_directory_that_is_not_a_copy_is_refused() {
         ),
         "{err}"
     );
+    // Both are the student's to fix: refused, with a report, not faults.
+    let refusal = err.refusal().unwrap();
+    assert_eq!(
+        (refusal.stage, refusal.exit_code),
+        (Stage::Prepare, exit::FAILURE)
+    );
     let err = fail(&Submission::WorkTree(dir.path().join("missing")));
-    assert!(matches!(err, SubmissionError::Io { .. }), "{err}");
+    assert!(
+        matches!(err, SubmissionError::UnreadableTree { .. }),
+        "{err}"
+    );
+    let refusal = err.refusal().unwrap();
+    assert_eq!(
+        (refusal.stage, refusal.exit_code),
+        (Stage::Prepare, exit::FAILURE)
+    );
+    // The reason keeps the I/O error: what is missing, and why.
+    assert!(
+        refusal.reason.starts_with("cannot read work tree ")
+            && refusal.reason.contains("os error 2"),
+        "{}",
+        refusal.reason
+    );
 }
 
 #[test]

@@ -111,9 +111,9 @@ pub fn classify(
                 errors: errors.join("\n"),
             });
         }
-        Build::Refused { reason } => {
+        Build::Refused(refusal) => {
             return Some(Outcome::NotApplied {
-                reason: reason.clone(),
+                reason: refusal.reason.clone(),
             });
         }
         Build::Interrupted | Build::Fault { .. } => return None,

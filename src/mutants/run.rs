@@ -19,6 +19,7 @@ use super::listing::{self, ListingError, Mutant};
 use super::outcome::{self, Kept, KeyBase, Outcome, Store};
 use crate::assets::{AssetError, Assets};
 use crate::deadline::References;
+use crate::exit;
 use crate::grade::{self, GradeError, Options};
 use crate::kbuild::BuildCache;
 use crate::lab::Lab;
@@ -47,6 +48,20 @@ pub enum MutantsError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Grade(#[from] GradeError),
+}
+
+impl MutantsError {
+    /// The exit code of `xvlab mutants` for this error (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            MutantsError::Listing(ListingError::Missing) => exit::MISSING_TOOL,
+            MutantsError::Listing(_) => exit::MUTANTS_FAILED,
+            MutantsError::Equivalents(_) | MutantsError::Assets { .. } => exit::BAD_LAB,
+            MutantsError::Plan(e) => e.exit_code(),
+            MutantsError::Grade(e) => e.exit_code(),
+            MutantsError::Solution(_) | MutantsError::TempFile(_) => exit::FAILURE,
+        }
+    }
 }
 
 /// How to run the analysis.
@@ -410,11 +425,8 @@ async fn grade_one(
             context.references,
         )),
         Err(GradeError::Interrupted) => Ok(None),
-        Err(GradeError::Submission(e)) if grade::host_fault(&e).is_none() => {
-            Ok(Some(Outcome::NotApplied {
-                reason: crate::cli::chain(&e),
-            }))
-        }
+        // A series the grader refuses is a report (and `not_applied`, see
+        // `outcome::classify`); what is left is a fault.
         Err(e) => Err(e.into()),
     }
 }

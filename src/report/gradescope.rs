@@ -76,6 +76,7 @@ mod tests {
     use super::*;
     use crate::report::tests::{
         faulted_report, flagged_report, mixed_report, not_built_report, perfect_report,
+        refused_report,
     };
 
     #[test]
@@ -86,6 +87,11 @@ mod tests {
     #[test]
     fn perfect_report_snapshot() {
         insta::assert_json_snapshot!(to_value(&perfect_report()));
+    }
+
+    #[test]
+    fn refused_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&refused_report()));
     }
 
     #[test]

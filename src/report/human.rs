@@ -48,6 +48,14 @@ impl Style {
             "FAIL"
         }
     }
+
+    fn refused(self) -> &'static str {
+        if self.color {
+            "\x1b[31mREFUSED\x1b[0m"
+        } else {
+            "REFUSED"
+        }
+    }
 }
 
 /// The whole report, plain.
@@ -100,9 +108,19 @@ pub fn render_styled(report: &Report, style: Style) -> String {
             }
             let _ = writeln!(s, "all {} tests failed: {NOT_BUILT}", report.tests.len());
         }
-        Build::Refused { reason } => {
-            let _ = writeln!(s, "submission refused: {reason}");
-            let _ = writeln!(s, "all {} tests failed", report.tests.len());
+        Build::Refused(refusal) => {
+            // As for a build failure: the stage that stopped, why, and
+            // that this one reason fails every test.
+            let _ = writeln!(s, "{}: {}", refusal.stage.name(), style.refused());
+            for line in refusal.reason.lines() {
+                let _ = writeln!(s, "{}", format!("{INDENT}{line}").trim_end());
+            }
+            let _ = writeln!(
+                s,
+                "all {} tests failed: the submission was refused {}",
+                report.tests.len(),
+                refusal.stage.describe()
+            );
         }
         Build::Fault { reason } => {
             let _ = writeln!(s, "{GRADER_FAULT}: {reason}");
@@ -178,6 +196,7 @@ mod tests {
     use super::*;
     use crate::report::tests::{
         faulted_report, flagged_report, mixed_report, not_built_report, perfect_report,
+        refused_report,
     };
 
     #[test]
@@ -188,6 +207,11 @@ mod tests {
     #[test]
     fn perfect_report_snapshot() {
         insta::assert_snapshot!(render(&perfect_report()));
+    }
+
+    #[test]
+    fn refused_report_snapshot() {
+        insta::assert_snapshot!(render(&refused_report()));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `name`, `score`, `max_score`, `status`, `output`), so tools that read
 //! Gradescope results read it too, plus what xvlab knows beyond that: per
 //! test `duration`, `reason`, `details` and `evidence`; the lab, the
-//! submission, the build, a summary of every VM, and the review flags
+//! submission, the build (for a refused submission: `stage` that refused
+//! it, `reason` and `exit_code`), a summary of every VM, and the review flags
 //! (`review`: `file`, `line` — null for a flag about the whole run — and
 //! `reason`), which also appear as Gradescope's hidden review entry.
 //!
@@ -38,9 +39,11 @@ pub fn to_value(report: &Report) -> Value {
             "sandboxed": confinement.sandboxed,
             "sandbox": confinement.how,
         }),
-        Build::Refused { reason } => json!({
+        Build::Refused(refusal) => json!({
             "status": "refused",
-            "reason": reason,
+            "stage": refusal.stage.name(),
+            "reason": refusal.reason,
+            "exit_code": refusal.exit_code,
         }),
         Build::Interrupted => json!({ "status": "interrupted" }),
         Build::Fault { reason } => json!({
@@ -126,11 +129,18 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::{faulted_report, flagged_report, mixed_report, not_built_report};
+    use crate::report::tests::{
+        faulted_report, flagged_report, mixed_report, not_built_report, refused_report,
+    };
 
     #[test]
     fn mixed_report_snapshot() {
         insta::assert_json_snapshot!(to_value(&mixed_report()));
+    }
+
+    #[test]
+    fn refused_report_snapshot() {
+        insta::assert_json_snapshot!(to_value(&refused_report()));
     }
 
     #[test]
