@@ -322,14 +322,26 @@ fn an_empty_file_has_nothing_to_grade() {
 
 #[test]
 fn a_truncated_patch_is_malformed() {
-    let text = String::from_utf8(solution()).unwrap();
-    let cut = &text[..text.len() - 200];
-    let err = fail(&patches(&[("solution.patch", cut)]));
+    // A patch of its own, not a cut of the solution: the message quotes
+    // line numbers, which must not change when the solution does.
+    let cut = [
+        "diff --git a/kernel/src/vm.rs b/kernel/src/vm.rs",
+        "--- a/kernel/src/vm.rs",
+        "+++ b/kernel/src/vm.rs",
+        "@@ -10,7 +10,8 @@ pub fn kvminit() {",
+        "     let a = 1;",
+        "-    let b = 2;",
+        "+    let b = 3;",
+        "+    let c = 4;",
+        "",
+    ]
+    .join("\n");
+    let err = fail(&patches(&[("truncated.patch", cut.as_str())]));
     assert!(matches!(
         err,
         SubmissionError::BadPatch(PatchError::Malformed { .. })
     ));
-    insta::assert_snapshot!(err, @"solution.patch is not a valid patch: line 163: the hunk `@@ -349,17 +388,20 @@` of `kernel/src/vm.rs` ends early: the file stops 6 old and 3 new lines short (is it truncated?)");
+    insta::assert_snapshot!(err, @"truncated.patch is not a valid patch: line 4: the hunk `@@ -10,7 +10,8 @@` of `kernel/src/vm.rs` ends early: the file stops 5 old and 5 new lines short (is it truncated?)");
 }
 
 #[test]
