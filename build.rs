@@ -15,6 +15,7 @@ const ROOTS: &[&str] = &[
     "reference-kernel/Cargo.lock",
     "reference-kernel/README.md",
     "reference-kernel/.cargo",
+    "reference-kernel/abi",
     "reference-kernel/kernel",
     "reference-kernel/user",
     "reference-kernel/xv6fs",

@@ -22,7 +22,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "kernel unit tests (host)"
 (cd reference-kernel && cargo test --locked --target "$HOST" --bin kernel)
 
-step "xvlab, xv6fs and seal tests"
+step "xvlab, abi, xv6fs and seal tests"
 cargo test --workspace --locked
 
 step "lab self-test"

@@ -1,11 +1,4 @@
-//! open() flags, with xv6's values.
+//! open() flags, with xv6's values. This is xv6's `fcntl.h`; the flags are
+//! defined once, in the `abi` crate, which the user library shares.
 
-#[expect(
-    dead_code,
-    reason = "zero: the kernel tests for the other flags; listed for readers"
-)]
-pub const O_RDONLY: i32 = 0x000;
-pub const O_WRONLY: i32 = 0x001;
-pub const O_RDWR: i32 = 0x002;
-pub const O_CREATE: i32 = 0x200;
-pub const O_TRUNC: i32 = 0x400;
+pub use abi::fcntl::*;

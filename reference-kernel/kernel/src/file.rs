@@ -16,8 +16,9 @@ use crate::spinlock::{Spinlock, SpinlockGuard};
 use crate::vm::copyout;
 use xv6fs::BSIZE;
 
-/// The console's major device number.
-pub const CONSOLE: i16 = 1;
+/// The console's major device number (shared with user programs, which
+/// `mknod` it).
+pub use abi::file::CONSOLE;
 
 /// Read and write entry points of a device, by major number.
 pub struct Devsw {

@@ -16,7 +16,7 @@
 //! end -- start of kernel page allocation area;
 //! PHYSTOP -- end of RAM used by the kernel.
 
-use crate::riscv::{MAXVA, PGSIZE};
+use crate::riscv::PGSIZE;
 
 /// qemu puts UART registers here in physical memory.
 pub const UART0: usize = 0x1000_0000;
@@ -51,13 +51,13 @@ pub const fn plic_sclaim(hart: usize) -> usize {
 }
 
 /// The kernel expects there to be RAM for use by the kernel and user pages
-/// from physical address 0x80000000 to PHYSTOP.
-pub const KERNBASE: usize = 0x8000_0000;
+/// from physical address 0x80000000 (KERNBASE) to PHYSTOP.
+pub use abi::memlayout::KERNBASE;
 pub const PHYSTOP: usize = KERNBASE + 128 * 1024 * 1024;
 
 /// Map the trampoline page to the highest address, in both user and kernel
-/// space.
-pub const TRAMPOLINE: usize = MAXVA - PGSIZE;
+/// space (MAXVA - PGSIZE).
+pub use abi::memlayout::TRAMPOLINE;
 
 /// Pages in each process's kernel stack. (xv6 uses one; optimised Rust
 /// needs more headroom.)
@@ -78,7 +78,9 @@ pub const fn kstack(p: usize) -> usize {
 //   ...
 //   TRAPFRAME (p->trapframe, used by the trampoline)
 //   TRAMPOLINE (the same page as in the kernel)
-pub const TRAPFRAME: usize = TRAMPOLINE - PGSIZE;
+// The user side of this layout is the `abi` crate's, shared with user
+// programs.
+pub use abi::memlayout::TRAPFRAME;
 
 #[cfg(test)]
 mod tests {

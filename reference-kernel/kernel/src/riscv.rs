@@ -7,8 +7,8 @@
 
 use core::ops::{Add, Sub};
 
-/// Bytes per page.
-pub const PGSIZE: usize = 4096;
+/// Bytes per page (defined in the `abi` crate, which user programs share).
+pub use abi::memlayout::PGSIZE;
 /// Bits of offset within a page.
 pub const PGSHIFT: usize = 12;
 
@@ -62,10 +62,9 @@ pub const fn px(level: usize, va: usize) -> usize {
     (va >> pxshift(level)) & PXMASK
 }
 
-/// One beyond the highest possible virtual address. MAXVA is actually one
-/// bit less than the max allowed by Sv39, to avoid having to sign-extend
-/// virtual addresses that have the high bit set.
-pub const MAXVA: usize = 1 << (9 + 9 + 9 + 12 - 1);
+/// One beyond the highest possible virtual address: one bit less than Sv39
+/// allows (defined in the `abi` crate, which user programs share).
+pub use abi::memlayout::MAXVA;
 
 /// The satp mode field for Sv39 paging.
 pub const SATP_SV39: usize = 8 << 60;

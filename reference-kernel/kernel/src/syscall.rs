@@ -1,5 +1,6 @@
-//! System-call dispatch and argument fetching. This is xv6's `syscall.c` and
-//! `syscall.h`: the numbers are xv6's, so programs built for xv6's ABI work.
+//! System-call dispatch and argument fetching. This is xv6's `syscall.c`;
+//! the numbers (xv6's `syscall.h`) come from the `abi` crate, which the user
+//! library shares, so programs built for xv6's ABI work.
 //!
 //! The ABI: the number is in a7, arguments in a0..a5, the result goes back
 //! in a0; -1 means failure.
@@ -7,27 +8,7 @@
 use crate::proc::myproc;
 use crate::vm::{copyin, copyinstr};
 
-pub const SYS_FORK: usize = 1;
-pub const SYS_EXIT: usize = 2;
-pub const SYS_WAIT: usize = 3;
-pub const SYS_PIPE: usize = 4;
-pub const SYS_READ: usize = 5;
-pub const SYS_KILL: usize = 6;
-pub const SYS_EXEC: usize = 7;
-pub const SYS_FSTAT: usize = 8;
-pub const SYS_CHDIR: usize = 9;
-pub const SYS_DUP: usize = 10;
-pub const SYS_GETPID: usize = 11;
-pub const SYS_SBRK: usize = 12;
-pub const SYS_SLEEP: usize = 13;
-pub const SYS_UPTIME: usize = 14;
-pub const SYS_OPEN: usize = 15;
-pub const SYS_WRITE: usize = 16;
-pub const SYS_MKNOD: usize = 17;
-pub const SYS_UNLINK: usize = 18;
-pub const SYS_LINK: usize = 19;
-pub const SYS_MKDIR: usize = 20;
-pub const SYS_CLOSE: usize = 21;
+pub use abi::syscall::*;
 
 /// What a system call returns: a value for a0, or failure (-1 in a0).
 pub type SysResult = Result<usize, ()>;

@@ -1,6 +1,7 @@
 //! Safe wrappers for the file and file-system calls, and the kernel's file
-//! ABI: open flags, `struct stat`, `struct dirent` and the console's device
-//! number.
+//! ABI they use: open flags, `struct stat`, `struct dirent` and the
+//! console's device number, re-exported from the `abi` crate that the
+//! kernel shares.
 //!
 //! File descriptors are plain `i32`s as in xv6. Buffers are slices; a length
 //! beyond `i32::MAX` is clamped, since the kernel takes `int` lengths.
@@ -9,72 +10,10 @@ use core::ffi::CStr;
 
 use crate::{SysResult, check, sys};
 
-pub const O_RDONLY: i32 = 0x000;
-pub const O_WRONLY: i32 = 0x001;
-pub const O_RDWR: i32 = 0x002;
-pub const O_CREATE: i32 = 0x200;
-pub const O_TRUNC: i32 = 0x400;
-
-/// `Stat::kind` of a directory.
-pub const T_DIR: i16 = 1;
-/// `Stat::kind` of a regular file.
-pub const T_FILE: i16 = 2;
-/// `Stat::kind` of a device node.
-pub const T_DEVICE: i16 = 3;
-
-/// The console's device major number (for `mknod`).
-pub const CONSOLE: i16 = 1;
-
-/// Longest name of a directory entry, in bytes.
-pub const DIRSIZ: usize = 14;
-
-/// xv6's `struct stat`, as `fstat` fills it in (24 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stat {
-    /// File system's disk device.
-    pub dev: i32,
-    /// Inode number.
-    pub ino: u32,
-    /// `T_DIR`, `T_FILE` or `T_DEVICE` (C's `type`).
-    pub kind: i16,
-    /// Number of links to the file.
-    pub nlink: i16,
-    /// Size of the file in bytes.
-    pub size: u64,
-}
-
-const _: () = assert!(size_of::<Stat>() == 24);
-
-/// One entry of a directory, as `read` on a directory returns them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Dirent {
-    /// Inode number; 0 marks an empty slot.
-    pub inum: u16,
-    /// The name, NUL-padded, without a NUL when it is `DIRSIZ` long.
-    pub name: [u8; DIRSIZ],
-}
-
-impl Dirent {
-    /// Size of an entry on disk and in `read`'s output.
-    pub const SIZE: usize = 2 + DIRSIZ;
-
-    /// Decodes an entry from the bytes `read` returned (little-endian inum).
-    pub fn from_bytes(bytes: &[u8; Self::SIZE]) -> Dirent {
-        let mut name = [0; DIRSIZ];
-        name.copy_from_slice(&bytes[2..]);
-        Dirent {
-            inum: u16::from_le_bytes([bytes[0], bytes[1]]),
-            name,
-        }
-    }
-
-    /// The name without its NUL padding.
-    pub fn name(&self) -> &[u8] {
-        let len = self.name.iter().position(|&b| b == 0).unwrap_or(DIRSIZ);
-        &self.name[..len]
-    }
-}
+pub use abi::fcntl::*;
+pub use abi::file::CONSOLE;
+pub use abi::fs::{DIRSIZ, Dirent};
+pub use abi::stat::{Stat, T_DEVICE, T_DIR, T_FILE};
 
 /// Opens `path` with `O_*` flags; returns the new descriptor.
 pub fn open(path: &CStr, flags: i32) -> SysResult<i32> {

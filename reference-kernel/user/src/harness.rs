@@ -29,14 +29,12 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use crate::process::Waited;
 use crate::{SysResult, sys};
 
-/// Size of a page of memory.
-pub const PGSIZE: usize = 4096;
+/// The page size and the kernel's process-table size, from the `abi` crate
+/// (the kernel's own values).
+pub use abi::{NPROC, PGSIZE};
 
-/// Most process slots the kernel has (xv6's `NPROC`).
-pub const NPROC: usize = 64;
-
-/// Most open files a process has (xv6's `NOFILE`).
-const NOFILE: usize = 16;
+// Most open files a process has (xv6's `NOFILE`).
+use abi::NOFILE;
 
 /// Longest token `-k` accepts; verdict lines must stay short enough for one
 /// buffer.

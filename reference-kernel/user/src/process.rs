@@ -7,8 +7,9 @@ use core::ptr;
 
 use crate::{SysError, SysResult, check, sys};
 
-/// Most arguments `exec` accepts (xv6's `MAXARG`), not counting the final null.
-pub const MAXARG: usize = 32;
+/// Most arguments `exec` accepts (xv6's `MAXARG`), not counting the final
+/// null; the kernel's own value, from the `abi` crate.
+pub use abi::MAXARG;
 
 /// A child's exit as `wait` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

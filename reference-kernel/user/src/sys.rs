@@ -1,6 +1,7 @@
-//! The raw system-call layer: xv6's call numbers, one `ecall` stub, and one
-//! function per system call with exactly the C prototype's argument and result
-//! types (`int` is `i32`, `char *` is `*const c_char`, `void *` is `*mut u8`).
+//! The raw system-call layer: xv6's call numbers (from the `abi` crate, which
+//! the kernel shares), one `ecall` stub, and one function per system call with
+//! exactly the C prototype's argument and result types (`int` is `i32`,
+//! `char *` is `*const c_char`, `void *` is `*mut u8`).
 //!
 //! Nothing here checks anything: results are returned as the kernel gave them
 //! (-1 on error) and pointers and lengths go to the kernel untouched, which is
@@ -15,27 +16,7 @@ use core::ffi::c_char;
 
 use crate::fs::Stat;
 
-pub const SYS_FORK: usize = 1;
-pub const SYS_EXIT: usize = 2;
-pub const SYS_WAIT: usize = 3;
-pub const SYS_PIPE: usize = 4;
-pub const SYS_READ: usize = 5;
-pub const SYS_KILL: usize = 6;
-pub const SYS_EXEC: usize = 7;
-pub const SYS_FSTAT: usize = 8;
-pub const SYS_CHDIR: usize = 9;
-pub const SYS_DUP: usize = 10;
-pub const SYS_GETPID: usize = 11;
-pub const SYS_SBRK: usize = 12;
-pub const SYS_SLEEP: usize = 13;
-pub const SYS_UPTIME: usize = 14;
-pub const SYS_OPEN: usize = 15;
-pub const SYS_WRITE: usize = 16;
-pub const SYS_MKNOD: usize = 17;
-pub const SYS_UNLINK: usize = 18;
-pub const SYS_LINK: usize = 19;
-pub const SYS_MKDIR: usize = 20;
-pub const SYS_CLOSE: usize = 21;
+pub use abi::syscall::*;
 
 /// Makes system call `num` with `args` in a0..a5 and returns a0.
 ///

@@ -39,7 +39,7 @@ fn ls(path: &CStr) -> i32 {
             eprintln!("ls: cannot stat {}", ByteStr(path.to_bytes()));
             1
         }
-        Ok(st) if st.kind == T_DIR => list_dir(fd, path.to_bytes()),
+        Ok(st) if st.typ == T_DIR => list_dir(fd, path.to_bytes()),
         Ok(st) => {
             print_entry(path.to_bytes(), &st);
             0
@@ -63,7 +63,7 @@ fn list_dir(fd: i32, dir: &[u8]) -> i32 {
     let mut status = 0;
     let mut raw = [0u8; Dirent::SIZE];
     while let Ok(Dirent::SIZE) = user::read(fd, &mut raw) {
-        let entry = Dirent::from_bytes(&raw);
+        let entry = Dirent::decode(&raw);
         if entry.inum == 0 {
             continue;
         }
@@ -91,6 +91,6 @@ fn print_entry(path: &[u8], st: &Stat) {
     let mut out = FdWriter::new(1);
     out.write_bytes(name);
     out.write_repeated(b' ', DIRSIZ.saturating_sub(name.len()));
-    let _ = writeln!(out, " {} {} {}", st.kind, st.ino, st.size);
+    let _ = writeln!(out, " {} {} {}", st.typ, st.ino, st.size);
     out.flush();
 }

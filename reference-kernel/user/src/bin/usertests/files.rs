@@ -11,14 +11,10 @@ use user::{CStrBuf, Dirent, O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, Stati
 
 use crate::probe::open;
 
-/// Bytes per disk block.
-const BSIZE: usize = 1024;
-/// Most blocks one file can have (12 direct, 256 indirect).
-const MAXFILE: usize = 12 + BSIZE / 4;
-/// Most blocks one file-system operation may write.
-const MAXOPBLOCKS: usize = 10;
-/// Size of the in-memory inode table.
-const NINODE: usize = 50;
+// The kernel's block size, largest file (in blocks: 12 direct, 256
+// indirect), most blocks one file-system operation may write, and size of the
+// in-memory inode table.
+use abi::{BSIZE, MAXFILE, MAXOPBLOCKS, NINODE};
 /// A buffer larger than a log transaction can carry.
 const BUFSZ: usize = (MAXOPBLOCKS + 2) * BSIZE;
 
@@ -511,7 +507,7 @@ pub fn concreate() {
     let fd = open(c".", O_RDONLY);
     let mut de = [0u8; Dirent::SIZE];
     while read(fd, &mut de) == Dirent::SIZE as isize {
-        let d = Dirent::from_bytes(&de);
+        let d = Dirent::decode(&de);
         let nm = d.name();
         if d.inum == 0 || nm.len() != 2 || nm[0] != b'C' {
             continue;

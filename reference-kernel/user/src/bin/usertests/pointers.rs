@@ -9,8 +9,8 @@ use user::{O_CREATE, O_RDONLY, O_WRONLY, StaticCell, fail, sys};
 
 use crate::probe::{self, KERNBASE, MAXVA, PGSIZE, TRAMPOLINE, TRAPFRAME, make_file};
 
-/// The kernel's buffer for a path (xv6's `MAXPATH`).
-const MAXPATH: usize = 128;
+// The kernel's buffer for a path (xv6's `MAXPATH`).
+use abi::MAXPATH;
 
 /// Addresses no system call may read or write for this process: kernel
 /// memory, the top of the 64-bit space, the first addresses past the end of

@@ -16,17 +16,12 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use user::{O_CREATE, O_TRUNC, O_WRONLY, fail, sys};
 
-pub use user::harness::PGSIZE;
-
-/// One beyond the highest user virtual address (Sv39, as xv6 uses it).
-pub const MAXVA: usize = 1 << 38;
-/// The trampoline page, mapped in every address space without user access.
-pub const TRAMPOLINE: usize = MAXVA - PGSIZE;
-/// The trapframe page, just below the trampoline; the heap may grow up to
-/// here and no further.
-pub const TRAPFRAME: usize = TRAMPOLINE - PGSIZE;
-/// Where the kernel's memory starts (it is not mapped for user code).
-pub const KERNBASE: usize = 0x8000_0000;
+/// The shape of an address space, from the `abi` crate: the page size, one
+/// beyond the highest user virtual address, the trampoline and trapframe
+/// pages (mapped in every address space without user access; the heap may
+/// grow up to the trapframe and no further), and where the kernel's memory
+/// starts (not mapped for user code).
+pub use abi::{KERNBASE, MAXVA, PGSIZE, TRAMPOLINE, TRAPFRAME};
 /// What `sbrk` returns when it fails: `(char *)-1`.
 pub const SBRK_FAILED: usize = usize::MAX;
 
