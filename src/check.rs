@@ -30,8 +30,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::plan::{Check, Plan, PlannedSession, PlannedTest};
-use crate::session::{SessionEnd, SessionOutcome, Waiting};
+use crate::run::plan::{Check, Plan, PlannedSession, PlannedTest};
+use crate::run::session::{SessionEnd, SessionOutcome, Waiting};
 
 /// Console lines kept as evidence of a failure.
 pub const EVIDENCE_LINES: usize = 15;
@@ -485,7 +485,7 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
         lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.kind == crate::transcript::LineKind::Output)
+            .filter(|(_, l)| l.kind == crate::run::transcript::LineKind::Output)
     };
     let mut best: Option<(usize, usize)> = None; // (common prefix, line index)
     for p in check
@@ -598,9 +598,9 @@ fn bytes_text(n: usize) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::plan::{TestFilter, Token};
-    use crate::rubric::Rubric;
-    use crate::transcript::Transcript;
+    use crate::lab::rubric::Rubric;
+    use crate::run::plan::{TestFilter, Token};
+    use crate::run::transcript::Transcript;
 
     pub(crate) const TOKEN: &str = "c0ffee00";
 
@@ -1377,7 +1377,7 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
 
     #[test]
     fn lazy_rubric_seals_both_test_programs() {
-        let rubric = crate::rubric::tests::lazy_rubric();
+        let rubric = crate::lab::rubric::tests::lazy_rubric();
         let plan = Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap();
         assert!(plan.session("boot").unwrap().sealed.is_empty());
         assert_eq!(
@@ -1421,7 +1421,7 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
 
     #[test]
     fn lazy_rubric_scores_what_the_programs_print() {
-        let rubric = crate::rubric::tests::lazy_rubric();
+        let rubric = crate::lab::rubric::tests::lazy_rubric();
         let plan = Plan::new(&rubric, Token::new(TOKEN).unwrap(), &TestFilter::all()).unwrap();
         let mut outs = lazy_outcomes(&plan);
         let results = evaluate(&plan, &outs);

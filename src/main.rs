@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("xvlab: failed to start the async runtime: {e}");
-            return ExitCode::from(xvlab::exit::FAILURE);
+            return ExitCode::from(xvlab::shared::exit::FAILURE);
         }
     };
     match runtime.block_on(xvlab::cli::run(cli)) {

@@ -198,7 +198,7 @@ fn the_rubric_runs_exactly_the_tests_the_test_programs_list() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let transcript = text(&out.stdout);
     let rubric_text = std::fs::read_to_string(repo().join("grading/lazy/rubric.toml")).unwrap();
-    let rubric = xvlab::rubric::Rubric::parse(&rubric_text, "rubric.toml").unwrap();
+    let rubric = xvlab::lab::rubric::Rubric::parse(&rubric_text, "rubric.toml").unwrap();
     // Each session runs one VM per test its program lists, in its order.
     for (program, at_least) in [("usertests", 50), ("lazytests", 3)] {
         let command = format!("$ {program} -l");

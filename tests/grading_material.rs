@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
-use xvlab::assets::Assets;
+use xvlab::grade::selftest::{Expected, load_cases};
 use xvlab::lab::Lab;
-use xvlab::selftest::{Expected, load_cases};
+use xvlab::lab::assets::Assets;
 use xvlab::submission::{PatchInput, Submission};
 
 fn grading() -> PathBuf {

@@ -2,9 +2,9 @@
 //! with their own clear error, and leave nothing behind. This binary holds a
 //! single test because it changes the process's PATH.
 
-use xvlab::assets::Assets;
 use xvlab::lab::Lab;
-use xvlab::student::{self, StudentError};
+use xvlab::lab::assets::Assets;
+use xvlab::submission::student::{self, StudentError};
 use xvlab::submission::{PatchInput, Submission, SubmissionError};
 
 #[test]

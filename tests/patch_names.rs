@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 
 use std::io::Write as _;
-use xvlab::patch;
+use xvlab::submission::patch;
 
 /// The paths `git apply --numstat -p<strip>` reports for `text`.
 fn git_paths(text: &[u8], strip: usize) -> Vec<String> {
@@ -151,7 +151,7 @@ fn names_that_try_to_leave_the_tree() {
 
 #[test]
 fn the_reference_solution() {
-    let text = xvlab::assets::Assets::Embedded
+    let text = xvlab::lab::assets::Assets::Embedded
         .read("grading/lazy/solution.patch")
         .unwrap();
     assert_agrees(

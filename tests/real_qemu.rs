@@ -11,8 +11,8 @@ use nix::sys::signal::killpg;
 use nix::unistd::Pid;
 use tokio_util::sync::CancellationToken;
 use xv6fs::ImageBuilder;
-use xvlab::qemu::{Machine, Vm, free_gdb_port, locate_qemu};
-use xvlab::session::{SessionEnd, SessionObserver, SessionSpec, run_session};
+use xvlab::run::qemu::{Machine, Vm, free_gdb_port, locate_qemu};
+use xvlab::run::session::{SessionEnd, SessionObserver, SessionSpec, run_session};
 
 const PROGRAMS: &[&str] = &["init", "sh", "echo", "cat", "ls"];
 

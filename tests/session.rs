@@ -9,11 +9,11 @@ use std::time::Duration;
 use regex::Regex;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
-use xvlab::qemu::{Machine, QemuError};
-use xvlab::session::{
+use xvlab::run::qemu::{Machine, QemuError};
+use xvlab::run::session::{
     SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, Waiting, run_session,
 };
-use xvlab::transcript::LineKind;
+use xvlab::run::transcript::LineKind;
 
 /// "Stopped early": far below every session's own timeout, far above any
 /// machine's scheduling noise.

@@ -7,12 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use xvlab::assets::{Assets, KERNEL_TREE};
-use xvlab::audit::{ReviewFlag, Vocabulary};
-use xvlab::exit;
+use xvlab::grade::selftest::{Expected, load_cases};
 use xvlab::lab::Lab;
-use xvlab::rubric::Rubric;
-use xvlab::selftest::{Expected, load_cases};
+use xvlab::lab::assets::{Assets, KERNEL_TREE};
+use xvlab::lab::rubric::Rubric;
+use xvlab::shared::exit;
+use xvlab::submission::audit::{ReviewFlag, Vocabulary};
 use xvlab::submission::{PatchInput, Prepared, Submission, SubmissionError};
 
 fn lab() -> Lab {

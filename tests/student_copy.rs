@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use xvlab::assets::{Assets, KERNEL_TREE};
 use xvlab::lab::Lab;
-use xvlab::student::{self, StudentCopy, StudentError};
+use xvlab::lab::assets::{Assets, KERNEL_TREE};
+use xvlab::submission::student::{self, StudentCopy, StudentError};
 use xvlab::submission::{PatchInput, Submission};
 
 fn lab() -> Lab {

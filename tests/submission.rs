@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use xvlab::assets::{Assets, KERNEL_TREE};
-use xvlab::exit;
 use xvlab::lab::Lab;
-use xvlab::patch::PatchError;
+use xvlab::lab::assets::{Assets, KERNEL_TREE};
+use xvlab::shared::exit;
+use xvlab::submission::patch::PatchError;
 use xvlab::submission::{
     Change, ChangedFile, PatchInput, Prepared, Stage, Submission, SubmissionError,
 };

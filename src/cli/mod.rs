@@ -1,0 +1,874 @@
+//! The command line: clap's description of `xvlab` and its subcommands, and
+//! [`run`], which resolves the raw arguments into what each command needs
+//! (lab, submission, rubric, cache, QEMU), runs it and maps the result to an
+//! exit code (see exit.rs). The work itself lives in the library modules.
+//!
+//! `xvlab doctor`, which checks the tools xvlab needs rather than running
+//! any stage, is [`doctor`].
+
+pub mod doctor;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::build::kbuild::{BuildCache, BuildOptions};
+use crate::build::sandbox::SandboxMode;
+use crate::grade::mutants::{self, run::MutantsError};
+use crate::grade::progress::Progress;
+use crate::grade::selftest;
+use crate::grade::{self, GradeError, Options, Readiness};
+use crate::lab::assets::Assets;
+use crate::lab::rubric::{Rubric, RubricError};
+use crate::lab::{self, Lab, LabError};
+use crate::report::{gradescope, human, json};
+use crate::run::plan::{Plan, PlanError, TestFilter, Token};
+use crate::run::qemu;
+use crate::run::session::{SessionEnd, SessionSpec, run_session};
+use crate::shared::exit::{self, chain};
+use crate::submission::Submission;
+use crate::submission::student::{self, StudentCopy, StudentError};
+
+/// Autograder and lab harness for the xv6-style Rust kernel's labs.
+#[derive(Debug, Parser)]
+#[command(name = "xvlab", version, after_help = exit::help_text())]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade a submission: build it, run the lab's tests each in a fresh VM,
+    /// and score them.
+    Grade(GradeArgs),
+    /// Boot a submission, type commands at its shell, print the transcript.
+    Run(RunArgs),
+    /// Boot a submission interactively (like `make qemu`; Ctrl-A X quits).
+    Qemu(QemuArgs),
+    /// Build a submission's kernel and file-system image without booting.
+    Build(BuildArgs),
+    /// Make a student working copy of a lab's starter tree (a git repository).
+    Init {
+        /// The lab (e.g. `lazy`).
+        lab: String,
+        /// Directory to create (must not exist or be empty).
+        dir: PathBuf,
+    },
+    /// Write the patch to hand in: your changes to the editable files.
+    Pack {
+        /// Where to write it (default: `<lab>-submission.patch` in the copy).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The student copy (default: the one containing the current
+        /// directory).
+        #[arg(long)]
+        tree: Option<PathBuf>,
+    },
+    /// Load and validate a rubric (a lab name or a rubric.toml path).
+    CheckRubric {
+        /// `lazy`, or a path to a rubric.toml.
+        lab: String,
+    },
+    /// Check that QEMU, cargo, the Rust target and git are installed.
+    Doctor,
+    /// Grade the lab's starter, reference solution and known-bad
+    /// submissions, and compare each result with its expectation.
+    SelfTest(SelfTestArgs),
+    /// Mutation analysis of the rubric: grade mutants of the reference
+    /// solution (from cargo-mutants) and report those no test kills.
+    Mutants(MutantsArgs),
+}
+
+/// Where the build runs.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Build in the bubblewrap sandbox: `auto` where it works (else
+    /// unconfined, and the report says so), `require` or fail, `off`.
+    #[arg(long, value_enum, default_value_t = SandboxMode::Auto)]
+    pub sandbox: SandboxMode,
+}
+
+/// Which submission a command works on.
+#[derive(Debug, Args)]
+pub struct SubmissionArgs {
+    /// A kernel tree to use (a student copy); default: the student copy
+    /// containing the current directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "patches")]
+    pub tree: Option<PathBuf>,
+    /// A patch to apply to the starter tree; repeat for a series, applied in
+    /// order (a `git format-patch` mbox counts as a series).
+    #[arg(long = "patch", value_name = "FILE")]
+    pub patches: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable text, with reasons and console evidence for failures.
+    Human,
+    /// JSON: Gradescope's results.json plus durations, reasons, evidence.
+    Json,
+    /// Exactly Gradescope's results.json.
+    Gradescope,
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The lab (default: the student copy's lab, or the only lab).
+    pub lab: Option<String>,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// Run only the tests whose names contain PATTERN (or match it as a
+    /// glob with `*`, `?`, `[]`); case-insensitive; repeatable.
+    #[arg(long = "test", value_name = "PATTERN")]
+    pub tests: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// VMs to run at once (default: the number of host CPUs).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Keep the built tree, build log, transcripts and JSON report in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Stream every VM's console to standard error.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The lab whose editable paths a patch is checked against.
+    #[arg(long)]
+    pub lab: Option<String>,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// Put this file on the image too (an instructor's test program);
+    /// repeatable.
+    #[arg(long = "add", value_name = "FILE")]
+    pub add: Vec<PathBuf>,
+    /// Harts in the VM.
+    #[arg(long, default_value_t = 1)]
+    pub cpus: u32,
+    /// Give up after this long (boot included), e.g. `90s`, `5m`.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Print the console exactly as received instead of normalised.
+    #[arg(long)]
+    pub raw: bool,
+    /// Commands to type, one per shell prompt.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QemuArgs {
+    /// The lab whose editable paths a patch is checked against.
+    #[arg(long)]
+    pub lab: Option<String>,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// Harts in the VM.
+    #[arg(long, default_value_t = 1)]
+    pub cpus: u32,
+    /// Stop at the first instruction and wait for gdb on a free port.
+    #[arg(long)]
+    pub gdb: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The lab whose editable paths a patch is checked against.
+    #[arg(long)]
+    pub lab: Option<String>,
+    #[command(flatten)]
+    pub submission: SubmissionArgs,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    /// Put this file on the image too; repeatable.
+    #[arg(long = "add", value_name = "FILE")]
+    pub add: Vec<PathBuf>,
+    /// Directory to write `kernel` and `fs.img` to.
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SelfTestArgs {
+    /// The lab.
+    pub lab: String,
+    /// Only the cases whose names contain PATTERN; repeatable.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub cases: Vec<String>,
+    /// VMs to run at once per grading.
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Write the reference solution's measured VM durations to FILE (the
+    /// lab's `grading/LAB/durations.toml`, from which VM deadlines scale).
+    #[arg(long, value_name = "FILE")]
+    pub record_durations: Option<PathBuf>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// The lab.
+    pub lab: String,
+    /// Only list the mutants (nothing is built or run).
+    #[arg(long)]
+    pub list: bool,
+    /// Judge the mutants by these tests only (as `grade --test`);
+    /// repeatable.
+    #[arg(long = "test", value_name = "PATTERN")]
+    pub tests: Vec<String>,
+    /// Grade every mutant again, ignoring results kept from earlier runs.
+    #[arg(long)]
+    pub force: bool,
+    /// Grade only N mutants, spread evenly over the listing (the same N
+    /// every run).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Report format (`human` or `json`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// VMs to run at once, over all gradings (default: the number of host
+    /// CPUs).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+/// A failure of the command, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failure with `code` (the error kind's own) and the message
+    /// "failed to …" (error messages read after "failed to").
+    fn failed(code: u8, e: &dyn std::error::Error) -> Failure {
+        Failure::new(code, format!("failed to {}", chain(e)))
+    }
+}
+
+fn lab_failure(e: LabError) -> Failure {
+    Failure::failed(e.exit_code(), &e)
+}
+
+fn rubric_failure(e: RubricError) -> Failure {
+    Failure::failed(e.exit_code(), &e)
+}
+
+fn plan_failure(e: PlanError) -> Failure {
+    Failure::failed(e.exit_code(), &e)
+}
+
+fn grade_failure(e: GradeError) -> Failure {
+    grade_failure_ref(&e)
+}
+
+/// The exit code and message of a grading error (also one inside another
+/// command's error).
+fn grade_failure_ref(e: &GradeError) -> Failure {
+    let message = match (e.host_fault(), e) {
+        (Some(reason), _) => format!("the grading machine failed: {reason}"),
+        // A standalone sentence (see SubmissionError), not "failed to …".
+        (None, GradeError::Submission(s)) => chain(s),
+        (None, GradeError::Interrupted) => "interrupted: nothing was graded".to_string(),
+        (None, _) => format!("failed to {}", chain(e)),
+    };
+    Failure::new(e.exit_code(), message)
+}
+
+/// The lab to use: named, else the student copy's, else the only one.
+fn resolve_lab(assets: &Assets, named: Option<&str>, tree: Option<&Path>) -> Result<Lab, Failure> {
+    let name = match named {
+        Some(name) => name.to_string(),
+        None => {
+            let start = tree
+                .map(Path::to_path_buf)
+                .or_else(|| std::env::current_dir().ok());
+            match start.and_then(|dir| StudentCopy::find(&dir).ok()) {
+                Some(copy) => copy.lab,
+                None => {
+                    let labs = lab::list(assets);
+                    match labs.as_slice() {
+                        [only] => only.clone(),
+                        _ => {
+                            return Err(Failure::new(
+                                exit::USAGE,
+                                format!("name the lab: one of {}", labs.join(", ")),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Lab::load(assets, &name).map_err(lab_failure)
+}
+
+/// The submission: patch files (read, and refused if unreadable, when
+/// it is prepared), a tree, the student copy around the current
+/// directory, or (when `starter_ok`) the starter itself.
+fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submission, Failure> {
+    if !args.patches.is_empty() {
+        return Ok(Submission::PatchFiles(args.patches.clone()));
+    }
+    if let Some(tree) = &args.tree {
+        return Ok(Submission::WorkTree(tree.clone()));
+    }
+    let here = std::env::current_dir().map_err(|e| {
+        Failure::new(
+            exit::FAILURE,
+            format!("failed to find the current directory: {e}"),
+        )
+    })?;
+    match StudentCopy::find(&here) {
+        Ok(copy) => Ok(Submission::WorkTree(copy.root)),
+        Err(_) if starter_ok => Ok(Submission::Starter),
+        Err(_) => Err(Failure::new(
+            exit::USAGE,
+            "nothing to grade here: run this in a student copy (`xvlab init`), or pass --tree DIR or --patch FILE",
+        )),
+    }
+}
+
+fn load_rubric(assets: &Assets, lab: &Lab) -> Result<Rubric, Failure> {
+    let text = assets.read_string(&lab.rubric_path()).map_err(|e| {
+        Failure::new(
+            exit::BAD_LAB,
+            format!("failed to load the rubric: {}", chain(&e)),
+        )
+    })?;
+    Rubric::parse(&text, &lab.rubric_path()).map_err(rubric_failure)
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn cache() -> Result<BuildCache, Failure> {
+    BuildCache::locate().map_err(|e| Failure::failed(e.exit_code(), &e))
+}
+
+/// How to build `lab`'s submissions: `--sandbox` resolved (bubblewrap
+/// probed), the lab's deadline.
+fn build_options(
+    mode: SandboxMode,
+    lab: &Lab,
+    cache: &BuildCache,
+) -> Result<BuildOptions, Failure> {
+    BuildOptions::resolve(mode, lab, cache).map_err(|e| Failure::failed(e.exit_code(), &e))
+}
+
+fn locate_qemu() -> Result<PathBuf, Failure> {
+    qemu::locate_qemu().map_err(|e| Failure::failed(e.exit_code(), &e))
+}
+
+/// Cancel `token` on Ctrl-C (the VMs are in their own process groups, so
+/// the terminal's SIGINT does not reach them: xvlab stops them itself).
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            t.cancel();
+        }
+    });
+    token
+}
+
+fn write_output(output: Option<&Path>, text: &str) -> Result<(), Failure> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Failure::new(
+                exit::FAILURE,
+                format!("failed to write `{}`: {e}", path.display()),
+            )
+        }),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| {
+                    Failure::new(exit::FAILURE, format!("failed to write the report: {e}"))
+                })
+        }
+    }
+}
+
+/// Run a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> Result<u8, Failure> {
+    // Temporary directories of earlier runs that were killed outright.
+    crate::shared::scratch::sweep_temp_dir();
+    let assets = Assets::locate();
+    match cli.command {
+        Command::Grade(args) => grade_cmd(&assets, args).await,
+        Command::Run(args) => run_cmd(&assets, args).await,
+        Command::Qemu(args) => qemu_cmd(&assets, args).await,
+        Command::Build(args) => build_cmd(&assets, args).await,
+        Command::Init { lab, dir } => {
+            let lab = Lab::load(&assets, &lab).map_err(lab_failure)?;
+            let copy = student::init(&assets, &lab, &dir).map_err(student_failure)?;
+            println!(
+                "made a student copy of the {} lab in {}\nnext: cd {} && xvlab qemu   (Ctrl-A X quits), then xvlab grade",
+                lab.name,
+                copy.root.display(),
+                copy.root.display()
+            );
+            Ok(exit::OK)
+        }
+        Command::Pack { output, tree } => {
+            let start = match tree {
+                Some(t) => t,
+                None => std::env::current_dir().map_err(|e| {
+                    Failure::new(
+                        exit::FAILURE,
+                        format!("failed to find the current directory: {e}"),
+                    )
+                })?,
+            };
+            let copy = StudentCopy::find(&start).map_err(student_failure)?;
+            let lab = Lab::load(&assets, &copy.lab).map_err(lab_failure)?;
+            let packed = copy
+                .pack(&lab, output.as_deref())
+                .map_err(student_failure)?;
+            println!(
+                "wrote {} ({} file(s) changed):",
+                packed.path.display(),
+                packed.files.len()
+            );
+            for file in &packed.files {
+                println!("  {file}");
+            }
+            if !packed.left_out.is_empty() {
+                println!(
+                    "left out (not graded: only {} may be changed): {}",
+                    lab.editable_patterns.join(", "),
+                    packed.left_out.join(", ")
+                );
+            }
+            Ok(exit::OK)
+        }
+        Command::CheckRubric { lab } => check_rubric(&assets, &lab),
+        Command::Doctor => {
+            // The emulator xvlab would use: $XVLAB_QEMU if set (even if it
+            // is wrong, so that doctor says so), else the one on PATH.
+            let qemu = std::env::var_os(qemu::QEMU_ENV)
+                .filter(|v| !v.is_empty())
+                .map_or_else(
+                    || qemu::QEMU_PROGRAM.to_string(),
+                    |v| v.to_string_lossy().into_owned(),
+                );
+            let checks = doctor::diagnose(&qemu);
+            print!("{}", doctor::render(&checks));
+            Ok(if checks.iter().all(doctor::Check::ok) {
+                exit::OK
+            } else {
+                exit::MISSING_TOOL
+            })
+        }
+        Command::Mutants(args) => mutants_cmd(&assets, args).await,
+        Command::SelfTest(args) => {
+            let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
+            let rubric = load_rubric(&assets, &lab)?;
+            let qemu = locate_qemu()?;
+            let cache = cache()?;
+            let options = Options {
+                jobs: args.jobs.unwrap_or_else(default_jobs),
+                keep: None,
+                verbose: false,
+                build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+                fail_fast: false,
+            };
+            let cancel = cancel_on_ctrl_c();
+            let options = selftest::SelfTestOptions {
+                only: args.cases,
+                grading: options,
+                record_durations: args.record_durations,
+            };
+            selftest::run(&assets, &lab, &rubric, &options, &cache, &qemu, &cancel)
+                .await
+                .map_err(|e| Failure::failed(e.exit_code(), &e))
+        }
+    }
+}
+
+fn student_failure(e: StudentError) -> Failure {
+    Failure::new(e.exit_code(), chain(&e))
+}
+
+fn check_rubric(assets: &Assets, arg: &str) -> Result<u8, Failure> {
+    let path = Path::new(arg);
+    let rubric = if path.is_file() {
+        Rubric::load(path).map_err(rubric_failure)?
+    } else {
+        let lab = Lab::load(assets, arg).map_err(lab_failure)?;
+        load_rubric(assets, &lab)?
+    };
+    let token = Token::new("0123456789abcdef").map_err(plan_failure)?;
+    let plan = Plan::new(&rubric, token, &TestFilter::all()).map_err(plan_failure)?;
+    let vms = plan.sessions().len();
+    println!(
+        "{}: ok — {} session(s) ({} VM(s)), {} test(s), {} points",
+        if path.is_file() {
+            arg.to_string()
+        } else {
+            format!("rubric of `{arg}`")
+        },
+        rubric.sessions.len(),
+        vms,
+        rubric.tests.len(),
+        rubric.total
+    );
+    Ok(exit::OK)
+}
+
+async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
+    let started = std::time::Instant::now();
+    let lab = resolve_lab(assets, args.lab.as_deref(), args.submission.tree.as_deref())?;
+    let rubric = load_rubric(assets, &lab)?;
+    let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
+    let token = Token::random().map_err(plan_failure)?;
+    let plan = Plan::new(&rubric, token, &filter).map_err(plan_failure)?;
+    let submission = resolve_submission(&args.submission, false)?;
+    let qemu = locate_qemu()?;
+    let cache = cache()?;
+    let options = Options {
+        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+        keep: args.keep.clone(),
+        verbose: args.verbose,
+        build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+        fail_fast: false,
+    };
+    let cancel = cancel_on_ctrl_c();
+    let progress = Progress::new();
+    let graded = grade::grade(
+        assets,
+        &lab,
+        &rubric,
+        &plan,
+        &submission,
+        &options,
+        &cache,
+        &qemu,
+        &progress,
+        &cancel,
+    )
+    .await;
+    progress.finish();
+    // Every outcome but a fault of xvlab itself writes the report asked
+    // for: a student on an autograder sees why, whatever happened. A
+    // refused submission is a graded result like any other.
+    let report = match graded {
+        Ok(graded) => graded.report,
+        // The machine failed, not the submission: the report says so, and
+        // the exit code is the grader's own.
+        Err(e) if e.host_fault().is_some() => crate::report::Report::faulted(
+            &rubric,
+            &plan,
+            &submission.describe(),
+            &e.host_fault().unwrap_or_default(),
+            started.elapsed(),
+        ),
+        Err(GradeError::Interrupted) => crate::report::Report::interrupted(
+            &rubric,
+            &plan,
+            &submission.describe(),
+            started.elapsed(),
+        ),
+        Err(e) => return Err(grade_failure(e)),
+    };
+    ReportTo::new(&args).write(&report, report.note().as_deref())?;
+    Ok(report.exit_code())
+}
+
+/// Where and how `grade` writes its report.
+struct ReportTo {
+    format: Format,
+    output: Option<PathBuf>,
+}
+
+impl ReportTo {
+    fn new(args: &GradeArgs) -> ReportTo {
+        ReportTo {
+            format: args.format,
+            output: args.output.clone(),
+        }
+    }
+
+    /// Write `report`; `note` (why the grading ended early) also goes to
+    /// standard error unless the report itself is on the terminal, where
+    /// it says the same.
+    fn write(&self, report: &crate::report::Report, note: Option<&str>) -> Result<(), Failure> {
+        let on_terminal = self.output.is_none() && std::io::stdout().is_terminal();
+        let text = render(report, self.format, on_terminal);
+        write_output(self.output.as_deref(), &text)?;
+        if let Some(note) = note
+            && !(on_terminal && self.format == Format::Human)
+        {
+            eprintln!("xvlab: {note}");
+        }
+        Ok(())
+    }
+}
+
+/// A report in the chosen format (`color`: human format for a terminal).
+fn render(report: &crate::report::Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Human => human::render_styled(report, human::Style::detect(color)),
+        Format::Json => json::render(report),
+        Format::Gradescope => gradescope::render(report),
+    }
+}
+
+/// Prepare and build a submission for run/qemu/build.
+async fn ready(
+    assets: &Assets,
+    lab: Option<&str>,
+    submission: &SubmissionArgs,
+    sandbox: &SandboxArgs,
+    add: &[PathBuf],
+) -> Result<(Box<grade::Ready>, CancellationToken), Failure> {
+    let lab = resolve_lab(assets, lab, submission.tree.as_deref())?;
+    let sub = resolve_submission(submission, true)?;
+    let cache = cache()?;
+    let build = build_options(sandbox.sandbox, &lab, &cache)?;
+    if !build.sandbox.is_sandboxed() {
+        eprintln!(
+            "note: the build is NOT sandboxed ({})",
+            build.sandbox.describe()
+        );
+    }
+    let cancel = cancel_on_ctrl_c();
+    let progress = Progress::new();
+    let making = grade::Making {
+        build: &build,
+        extra: add,
+        sealing: None,
+    };
+    let readiness = tokio::select! {
+        r = grade::make_ready(assets, &lab, &sub, &cache, &making, &progress) => r,
+        () = cancel.cancelled() => Err(GradeError::Interrupted),
+    };
+    progress.finish();
+    match readiness.map_err(grade_failure)? {
+        Readiness::Ready(ready) => {
+            for note in &ready.prepared.notes {
+                eprintln!("note: {note}");
+            }
+            Ok((ready, cancel))
+        }
+        Readiness::Refused(refusal) => Err(Failure::new(refusal.exit_code, refusal.reason)),
+        Readiness::BuildFailed { log, .. } => {
+            eprintln!("{}", crate::report::compiler_errors(&log));
+            Err(Failure::new(exit::BUILD_FAILED, "the kernel did not build"))
+        }
+    }
+}
+
+async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
+    let qemu = locate_qemu()?;
+    let (ready, cancel) = ready(
+        assets,
+        args.lab.as_deref(),
+        &args.submission,
+        &args.sandbox,
+        &args.add,
+    )
+    .await?;
+    let machine = ready.machine(&qemu);
+    let spec = SessionSpec {
+        name: "run".to_string(),
+        commands: args.commands.clone(),
+        done: None,
+        timeout: args.timeout,
+        cpus: args.cpus,
+        output_cap: crate::lab::rubric::DEFAULT_OUTPUT_CAP,
+    };
+    let outcome = run_session(&machine, &spec, &cancel, &mut ())
+        .await
+        .map_err(|e| grade_failure(GradeError::Session(e)))?;
+    if args.raw {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(outcome.transcript.raw());
+        let _ = out.flush();
+    } else {
+        print!("{}", outcome.transcript.text());
+    }
+    let end = match &outcome.end {
+        SessionEnd::Completed => return Ok(exit::OK),
+        SessionEnd::Cancelled => return Ok(exit::INTERRUPTED),
+        other => crate::check::describe_end(other, "").unwrap_or_default(),
+    };
+    eprintln!("xvlab run: {end}");
+    Ok(exit::TESTS_FAILED)
+}
+
+async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
+    let qemu = locate_qemu()?;
+    let (ready, _cancel) = ready(
+        assets,
+        args.lab.as_deref(),
+        &args.submission,
+        &args.sandbox,
+        &[],
+    )
+    .await?;
+    let mut machine = ready.machine(&qemu);
+    machine.cpus = args.cpus;
+    if args.gdb {
+        let port = qemu::free_gdb_port().map_err(|e| grade_failure(GradeError::Qemu(e)))?;
+        machine.gdb = Some(port);
+        if let Some(hint) = machine.gdb_hint() {
+            eprintln!("{hint}");
+        }
+    }
+    eprintln!("booting {} (Ctrl-A X quits)", ready.prepared.description);
+    let status = machine
+        .run_interactive()
+        .await
+        .map_err(|e| grade_failure(GradeError::Qemu(e)))?;
+    Ok(if status.success() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
+    let (ready, _cancel) = ready(
+        assets,
+        args.lab.as_deref(),
+        &args.submission,
+        &args.sandbox,
+        &args.add,
+    )
+    .await?;
+    let err = |e: std::io::Error| {
+        Failure::new(
+            exit::FAILURE,
+            format!("failed to write to `{}`: {e}", args.output.display()),
+        )
+    };
+    std::fs::create_dir_all(&args.output).map_err(err)?;
+    std::fs::copy(ready.kernel(), args.output.join("kernel")).map_err(err)?;
+    std::fs::copy(ready.image(), args.output.join("fs.img")).map_err(err)?;
+    println!(
+        "wrote {} and {}",
+        args.output.join("kernel").display(),
+        args.output.join("fs.img").display()
+    );
+    Ok(exit::OK)
+}
+
+fn mutants_failure(e: MutantsError) -> Failure {
+    match &e {
+        MutantsError::Grade(g) => grade_failure_ref(g),
+        _ => Failure::failed(e.exit_code(), &e),
+    }
+}
+
+async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
+    if args.format == Format::Gradescope {
+        return Err(Failure::new(
+            exit::USAGE,
+            "`mutants` writes `--format human` or `--format json`",
+        ));
+    }
+    let lab = Lab::load(assets, &args.lab).map_err(lab_failure)?;
+    let rubric_text = assets.read_string(&lab.rubric_path()).map_err(|e| {
+        Failure::new(
+            exit::BAD_LAB,
+            format!("failed to load the rubric: {}", chain(&e)),
+        )
+    })?;
+    let rubric = Rubric::parse(&rubric_text, &lab.rubric_path()).map_err(rubric_failure)?;
+    let cancel = cancel_on_ctrl_c();
+    let listed = tokio::select! {
+        listed = mutants::run::list(assets, &lab) => listed.map_err(mutants_failure)?,
+        () = cancel.cancelled() => return Ok(exit::INTERRUPTED),
+    };
+    let on_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let generated = listed.len();
+    let chosen = match args.sample {
+        Some(n) => mutants::run::sample(listed, n),
+        None => listed,
+    };
+    if args.list {
+        let text = mutants::render::listing(&chosen, args.format == Format::Json);
+        write_output(args.output.as_deref(), &text)?;
+        return Ok(exit::OK);
+    }
+    let qemu = locate_qemu()?;
+    let cache = cache()?;
+    let options = mutants::run::MutantsOptions {
+        grading: Options {
+            jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+            keep: None,
+            verbose: false,
+            build: build_options(args.sandbox.sandbox, &lab, &cache)?,
+            fail_fast: true,
+        },
+        tests: args.tests.clone(),
+        force: args.force,
+        sample: args.sample,
+    };
+    let progress = Progress::new();
+    let analysis = mutants::run::run(
+        assets,
+        &lab,
+        (&rubric, &rubric_text),
+        chosen,
+        generated,
+        &options,
+        &cache,
+        &qemu,
+        &progress,
+        &cancel,
+    )
+    .await;
+    progress.finish();
+    let analysis = analysis.map_err(mutants_failure)?;
+    let text = match args.format {
+        Format::Json => mutants::render::json(&analysis),
+        _ => mutants::render::human(&analysis, human::Style::detect(on_terminal)),
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(if analysis.interrupted {
+        exit::INTERRUPTED
+    } else if analysis.gaps().next().is_some() {
+        exit::MUTANTS_SURVIVED
+    } else if analysis.count("not_applied") > 0 {
+        exit::MUTANTS_FAILED
+    } else {
+        exit::OK
+    })
+}

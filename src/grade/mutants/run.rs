@@ -1,0 +1,479 @@
+//! Running a mutation analysis ([`run`], giving a [`Analysis`]): list the
+//! mutants of the lab's reference solution, grade each one as the patch
+//! series [solution, mutant] with fail-fast on, and classify the result,
+//! reusing the results of earlier runs by key.
+//!
+//! Two gradings are under way at once when `jobs` allows (each with half
+//! the VMs): builds are serialised by the build cache's lock, so while one
+//! mutant's VMs run, the next mutant builds, and the VMs never exceed
+//! `jobs`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::equivalent::{self, Entry, Equivalents};
+use super::listing::{self, ListingError, Mutant};
+use super::outcome::{self, Kept, KeyBase, Outcome, Store};
+use crate::build::kbuild::BuildCache;
+use crate::grade::progress::Progress;
+use crate::grade::{self, GradeError, Options};
+use crate::lab::Lab;
+use crate::lab::assets::{AssetError, Assets};
+use crate::lab::deadline::References;
+use crate::lab::rubric::Rubric;
+use crate::run::plan::{Plan, PlanError, TestFilter, Token};
+use crate::shared::exit;
+use crate::submission::{PatchInput, Submission, SubmissionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MutantsError {
+    #[error(transparent)]
+    Listing(#[from] ListingError),
+    #[error(transparent)]
+    Equivalents(#[from] equivalent::EquivalentsError),
+    #[error("read the grading material of `{lab}`")]
+    Assets {
+        lab: String,
+        #[source]
+        source: AssetError,
+    },
+    #[error("apply the reference solution for cargo-mutants")]
+    Solution(#[source] SubmissionError),
+    #[error("write the reference solution to a temporary file")]
+    TempFile(#[source] std::io::Error),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Grade(#[from] GradeError),
+}
+
+impl MutantsError {
+    /// The exit code of `xvlab mutants` for this error (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            MutantsError::Listing(ListingError::Missing) => exit::MISSING_TOOL,
+            MutantsError::Listing(_) => exit::MUTANTS_FAILED,
+            MutantsError::Equivalents(_) | MutantsError::Assets { .. } => exit::BAD_LAB,
+            MutantsError::Plan(e) => e.exit_code(),
+            MutantsError::Grade(e) => e.exit_code(),
+            MutantsError::Solution(_) | MutantsError::TempFile(_) => exit::FAILURE,
+        }
+    }
+}
+
+/// How to run the analysis.
+#[derive(Clone, Debug)]
+pub struct MutantsOptions {
+    /// How each mutant is graded (`fail_fast` is forced on); `jobs` is the
+    /// number of VMs at once over all gradings.
+    pub grading: Options,
+    /// `--test` patterns: only these tests judge the mutants.
+    pub tests: Vec<String>,
+    /// Grade every mutant again, ignoring kept results.
+    pub force: bool,
+    /// Grade only this many mutants, spread evenly over the listing.
+    pub sample: Option<usize>,
+}
+
+/// One mutant's result.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    pub mutant: Mutant,
+    pub outcome: Outcome,
+    /// The equivalent-mutants entry that lists it.
+    pub equivalent: Option<Entry>,
+    /// How long its grading took (in the run that graded it).
+    pub duration: Duration,
+    /// Kept from an earlier run, not graded now.
+    pub kept: bool,
+}
+
+impl Judged {
+    /// Does this mutant fail the analysis: it survived and is not listed
+    /// as equivalent?
+    pub fn is_gap(&self) -> bool {
+        matches!(self.outcome, Outcome::Survived { .. }) && self.equivalent.is_none()
+    }
+
+    /// Listed as equivalent, but a test kills it: the entry is stale.
+    pub fn is_stale_equivalent(&self) -> bool {
+        self.equivalent.is_some() && !matches!(self.outcome, Outcome::Survived { .. })
+    }
+}
+
+/// The whole analysis.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub lab: String,
+    /// Mutants cargo-mutants generated (before `--sample`).
+    pub generated: usize,
+    /// The mutants judged, in listing order.
+    pub judged: Vec<Judged>,
+    /// Equivalent-mutants entries that match no generated mutant.
+    pub unmatched: Vec<Entry>,
+    /// Ctrl-C stopped it: the mutants not judged are missing.
+    pub interrupted: bool,
+    pub wall_time: Duration,
+}
+
+impl Analysis {
+    /// Mutants with `outcome.kind() == kind`.
+    pub fn count(&self, kind: &str) -> usize {
+        self.judged
+            .iter()
+            .filter(|j| j.outcome.kind() == kind)
+            .count()
+    }
+
+    /// Listed as equivalent and indeed survived.
+    pub fn equivalents(&self) -> usize {
+        self.judged
+            .iter()
+            .filter(|j| j.equivalent.is_some() && matches!(j.outcome, Outcome::Survived { .. }))
+            .count()
+    }
+
+    /// Survivors not listed as equivalent.
+    pub fn gaps(&self) -> impl Iterator<Item = &Judged> {
+        self.judged.iter().filter(|j| j.is_gap())
+    }
+}
+
+/// The lab's reference solution patch.
+pub fn solution(assets: &Assets, lab: &str) -> Result<Vec<u8>, MutantsError> {
+    assets
+        .read(&format!("grading/{lab}/solution.patch"))
+        .map(|b| b.into_owned())
+        .map_err(|source| MutantsError::Assets {
+            lab: lab.to_string(),
+            source,
+        })
+}
+
+/// The lab's equivalent mutants (none if the lab lists none).
+pub fn equivalents(assets: &Assets, lab: &str) -> Result<Equivalents, MutantsError> {
+    let path = format!("grading/{lab}/{}", equivalent::FILE_NAME);
+    match assets.read_string(&path) {
+        Ok(text) => Ok(Equivalents::parse(&text, &path)?),
+        Err(AssetError::NotFound { .. }) => Ok(Equivalents::default()),
+        Err(source) => Err(MutantsError::Assets {
+            lab: lab.to_string(),
+            source,
+        }),
+    }
+}
+
+/// The mutants of `lab`'s reference solution: the starter with the
+/// solution applied, in a scratch directory, listed by cargo-mutants.
+pub async fn list(assets: &Assets, lab: &Lab) -> Result<Vec<Mutant>, MutantsError> {
+    let program = listing::locate()?;
+    let solution = solution(assets, &lab.name)?;
+    let submission = Submission::Patches(vec![PatchInput {
+        name: "solution.patch".to_string(),
+        bytes: solution.clone(),
+    }]);
+    let prepared = submission
+        .prepare(assets, lab)
+        .map_err(MutantsError::Solution)?;
+    let dir = tempfile::Builder::new()
+        .prefix(&crate::shared::scratch::prefix("mutants"))
+        .tempdir()
+        .map_err(MutantsError::TempFile)?;
+    let patch = dir.path().join("solution.patch");
+    std::fs::write(&patch, &solution).map_err(MutantsError::TempFile)?;
+    Ok(listing::list(&program, prepared.path(), &patch).await?)
+}
+
+/// `count` of `mutants`, spread evenly over the listing (the same ones
+/// every run of the same listing).
+pub fn sample(mutants: Vec<Mutant>, count: usize) -> Vec<Mutant> {
+    let len = mutants.len();
+    if count >= len {
+        return mutants;
+    }
+    let picked: Vec<usize> = (0..count).map(|i| i * len / count).collect();
+    mutants
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| picked.contains(i))
+        .map(|(_, m)| m)
+        .collect()
+}
+
+/// Everything but the mutant that decides its outcome (see
+/// [`outcome::Key`]).
+pub fn key_base(
+    assets: &Assets,
+    lab: &Lab,
+    rubric_text: &str,
+    tests: &[String],
+) -> Result<KeyBase, MutantsError> {
+    let err = |source| MutantsError::Assets {
+        lab: lab.name.clone(),
+        source,
+    };
+    let mut base = KeyBase::new();
+    base.add("solution", &solution(assets, &lab.name)?);
+    base.add("rubric", rubric_text.as_bytes());
+    base.add("tests", tests.join("\n").as_bytes());
+    let durations = crate::lab::deadline::references_path(&lab.name);
+    match assets.read(&durations) {
+        Ok(bytes) => base.add("durations", &bytes),
+        Err(AssetError::NotFound { .. }) => {}
+        Err(e) => return Err(err(e)),
+    }
+    // The starter tree: the test programs and everything the mutant is
+    // built with.
+    let mut files = assets.list(crate::lab::assets::KERNEL_TREE).map_err(err)?;
+    files.sort();
+    for file in files {
+        let bytes = assets.read(&file).map_err(err)?;
+        base.add(&file, &bytes);
+    }
+    Ok(base)
+}
+
+/// What every grading of the run shares.
+struct Context<'a> {
+    assets: &'a Assets,
+    lab: &'a Lab,
+    rubric: &'a Rubric,
+    filter: &'a TestFilter,
+    options: &'a Options,
+    cache: &'a BuildCache,
+    qemu: &'a Path,
+    cancel: &'a CancellationToken,
+    references: &'a References,
+    solution: &'a [u8],
+}
+
+/// Grade `mutants` (already listed and sampled), reusing kept results
+/// unless `force`; `generated` is the size of the whole listing.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    assets: &Assets,
+    lab: &Lab,
+    rubric: (&Rubric, &str),
+    mutants: Vec<Mutant>,
+    generated: usize,
+    options: &MutantsOptions,
+    cache: &BuildCache,
+    qemu: &Path,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<Analysis, MutantsError> {
+    let started = Instant::now();
+    let (rubric, rubric_text) = rubric;
+    let equivalents = equivalents(assets, &lab.name)?;
+    let filter = TestFilter::new(&options.tests)?;
+    // Fail early on a pattern that matches no test.
+    Plan::new(rubric, Token::random()?, &filter)?;
+    let base = key_base(assets, lab, rubric_text, &options.tests)?;
+    let store = Store::new(cache.root(), &lab.name);
+    let references = grade::load_references(assets, &lab.name)?;
+    let solution = solution(assets, &lab.name)?;
+    let jobs = options.grading.jobs.max(1);
+    // Two gradings at once only when there are two to grade: a lone one
+    // gets every VM.
+    let to_grade = mutants
+        .iter()
+        .filter(|m| options.force || store.get(&base.key(&m.patch())).is_none())
+        .count();
+    let pipelines = jobs.min(2).min(to_grade.max(1));
+    let grading = Options {
+        jobs: (jobs / pipelines).max(1),
+        fail_fast: true,
+        keep: None,
+        ..options.grading.clone()
+    };
+    let context = Context {
+        assets,
+        lab,
+        rubric,
+        filter: &filter,
+        options: &grading,
+        cache,
+        qemu,
+        cancel,
+        references: &references,
+        solution: &solution,
+    };
+
+    let unmatched = equivalents
+        .unmatched(&mutants)
+        .into_iter()
+        .cloned()
+        .collect();
+    progress.counting(mutants.len(), "mutant(s)");
+    let total = mutants.len();
+    let mut done = 0usize;
+    let mut judged: Vec<(usize, Judged)> = Vec::new();
+    let mut fault = None;
+    let gradings = futures::stream::iter(mutants.into_iter().enumerate())
+        .map(|(index, mutant)| {
+            let key = base.key(&mutant.patch());
+            let kept = (!options.force).then(|| store.get(&key)).flatten();
+            let context = &context;
+            let store = &store;
+            async move {
+                if let Some(kept) = kept {
+                    return (index, mutant, Ok(Some((kept, true))));
+                }
+                if context.cancel.is_cancelled() {
+                    return (index, mutant, Ok(None));
+                }
+                progress.begin(&mutant.name);
+                let started = Instant::now();
+                let graded = grade_one(context, &mutant).await;
+                progress.end(&mutant.name);
+                let graded = graded.map(|outcome| {
+                    outcome.map(|outcome| {
+                        let kept = Kept {
+                            name: mutant.name.clone(),
+                            outcome,
+                            duration: started.elapsed(),
+                        };
+                        // Losing a kept result only costs a regrade.
+                        let _ = store.put(&key, &kept);
+                        (kept, false)
+                    })
+                });
+                (index, mutant, graded)
+            }
+        })
+        .buffer_unordered(pipelines);
+    futures::pin_mut!(gradings);
+    while let Some((index, mutant, graded)) = gradings.next().await {
+        match graded {
+            Ok(Some((kept, was_kept))) => {
+                done += 1;
+                let j = Judged {
+                    equivalent: equivalents.find(&mutant).cloned(),
+                    mutant,
+                    outcome: kept.outcome,
+                    duration: kept.duration,
+                    kept: was_kept,
+                };
+                progress.counted(&format!(
+                    "[{done}/{total}] {}: {}{}",
+                    j.mutant.name,
+                    super::render::outcome_line(&j),
+                    if j.kept { " (kept)" } else { "" }
+                ));
+                judged.push((index, j));
+            }
+            Ok(None) => {}
+            // A grader fault stops the run; what was judged is kept.
+            Err(e) => {
+                cancel.cancel();
+                fault.get_or_insert(e);
+            }
+        }
+    }
+    progress.finish();
+    if let Some(e) = fault {
+        return Err(e);
+    }
+    judged.sort_by_key(|(i, _)| *i);
+    Ok(Analysis {
+        lab: lab.name.clone(),
+        generated,
+        judged: judged.into_iter().map(|(_, j)| j).collect(),
+        unmatched,
+        interrupted: cancel.is_cancelled(),
+        wall_time: started.elapsed(),
+    })
+}
+
+/// Grade one mutant; `None` if Ctrl-C stopped it.
+async fn grade_one(
+    context: &Context<'_>,
+    mutant: &Mutant,
+) -> Result<Option<Outcome>, MutantsError> {
+    let submission = Submission::Patches(vec![
+        PatchInput {
+            name: "solution.patch".to_string(),
+            bytes: context.solution.to_vec(),
+        },
+        PatchInput {
+            name: "mutant.patch".to_string(),
+            bytes: mutant.patch().into_bytes(),
+        },
+    ]);
+    let plan = Plan::new(context.rubric, Token::random()?, context.filter)?;
+    let graded = grade::grade(
+        context.assets,
+        context.lab,
+        context.rubric,
+        &plan,
+        &submission,
+        context.options,
+        context.cache,
+        context.qemu,
+        &(),
+        context.cancel,
+    )
+    .await;
+    match graded {
+        Ok(graded) => Ok(outcome::classify(
+            &graded.report,
+            graded.stopped_by.as_deref(),
+            &plan,
+            context.references,
+        )),
+        Err(GradeError::Interrupted) => Ok(None),
+        // A series the grader refuses is a report (and `not_applied`, see
+        // `outcome::classify`); what is left is a fault.
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a lab's equivalent-mutants file is in the repository, for
+/// messages.
+pub fn equivalents_path(lab: &str) -> PathBuf {
+    PathBuf::from(format!("grading/{lab}/{}", equivalent::FILE_NAME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(n: usize) -> Vec<Mutant> {
+        (0..n)
+            .map(|i| Mutant {
+                name: format!("m{i}"),
+                file: "f.rs".into(),
+                function: "g".into(),
+                mutation: format!("m{i}"),
+                replacement: String::new(),
+                diff: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sample_is_spread_over_the_listing_and_the_same_every_time() {
+        let names = |ms: Vec<Mutant>| ms.into_iter().map(|m| m.name).collect::<Vec<_>>();
+        assert_eq!(names(sample(named(10), 3)), ["m0", "m3", "m6"]);
+        assert_eq!(names(sample(named(10), 3)), names(sample(named(10), 3)));
+        assert_eq!(sample(named(4), 9).len(), 4);
+    }
+
+    #[test]
+    fn the_key_base_covers_the_test_programs_of_the_starter_tree() {
+        let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+        let a = key_base(&Assets::Embedded, &lab, "rubric", &[]).unwrap();
+        let b = key_base(&Assets::Embedded, &lab, "rubric", &["sbrk".to_string()]).unwrap();
+        assert_ne!(a.key("m"), b.key("m"));
+        let files = Assets::Embedded
+            .list(crate::lab::assets::KERNEL_TREE)
+            .unwrap();
+        assert!(
+            files.iter().any(|f| f.contains("/user/")),
+            "the user programs are part of the key: {files:?}"
+        );
+    }
+}

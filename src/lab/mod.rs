@@ -1,0 +1,244 @@
+//! What a lab is, as course staff write it: its `lab.toml` (this module),
+//! where its material is found ([`assets`]: `labs/`, `grading/` and the
+//! starter tree, embedded or from `XVLAB_HOME`), its rubric ([`rubric`]:
+//! `grading/<lab>/rubric.toml`), and the reference durations its VMs'
+//! deadlines scale from ([`deadline`]: `grading/<lab>/durations.toml`).
+//! The stages read these; nothing here reads a stage.
+//!
+//! Lab definitions: `labs/<lab>/lab.toml` says what a lab is called,
+//! which paths of the kernel tree a submission may change and, optionally,
+//! how long a build may take (`build_timeout`) ([`Lab`]).
+//!
+//! Everything outside `editable` belongs to the grader: it is restored from
+//! the pristine tree before a submission is built, and a patch that touches
+//! it is refused.
+
+pub mod assets;
+pub mod deadline;
+pub mod rubric;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::lab::assets::{AssetError, Assets};
+use crate::shared::exit;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error(
+        "find lab `{name}`: there is no labs/{name}/lab.toml in {source_name} (known labs: {known})"
+    )]
+    Unknown {
+        name: String,
+        source_name: String,
+        known: String,
+    },
+    #[error("load lab `{name}`")]
+    Asset {
+        name: String,
+        #[source]
+        source: AssetError,
+    },
+    #[error("parse labs/{name}/lab.toml: {message}")]
+    Parse { name: String, message: String },
+    #[error("parse labs/{name}/lab.toml: editable pattern `{pattern}`: {message}")]
+    Pattern {
+        name: String,
+        pattern: String,
+        message: String,
+    },
+}
+
+impl LabError {
+    /// The exit code of `xvlab` for this error (see exit.rs): the lab is
+    /// the grader's to fix.
+    pub fn exit_code(&self) -> u8 {
+        exit::BAD_LAB
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabFile {
+    name: String,
+    title: String,
+    editable: Vec<String>,
+    #[serde(default, with = "humantime_serde")]
+    build_timeout: Option<std::time::Duration>,
+}
+
+/// A lab.
+#[derive(Clone, Debug)]
+pub struct Lab {
+    /// Short name (`lazy`), also the directory name under labs/ and
+    /// grading/.
+    pub name: String,
+    /// Human title.
+    pub title: String,
+    /// The editable patterns, as written.
+    pub editable_patterns: Vec<String>,
+    /// How long a build of a submission may take (`build_timeout`, e.g.
+    /// `"5m"`); `None`: the default of [`crate::build::kbuild::BUILD_TIMEOUT`].
+    pub build_timeout: Option<std::time::Duration>,
+    editable: GlobSet,
+}
+
+impl Lab {
+    /// Load `labs/<name>/lab.toml` from `assets`.
+    pub fn load(assets: &Assets, name: &str) -> Result<Lab, LabError> {
+        let path = format!("labs/{name}/lab.toml");
+        let text = match assets.read_string(&path) {
+            Ok(text) => text,
+            Err(AssetError::NotFound { .. }) => {
+                return Err(LabError::Unknown {
+                    name: name.to_string(),
+                    source_name: assets.describe(),
+                    known: list(assets).join(", "),
+                });
+            }
+            Err(source) => {
+                return Err(LabError::Asset {
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        };
+        Lab::parse(name, &text)
+    }
+
+    /// Parse a lab.toml for the lab named `name`.
+    pub fn parse(name: &str, text: &str) -> Result<Lab, LabError> {
+        let file: LabFile = toml::from_str(text).map_err(|e| LabError::Parse {
+            name: name.to_string(),
+            message: e.to_string().trim().to_string(),
+        })?;
+        if file.name != name {
+            return Err(LabError::Parse {
+                name: name.to_string(),
+                message: format!(
+                    "`name` is `{}` but the lab directory is `{name}`",
+                    file.name
+                ),
+            });
+        }
+        let mut builder = GlobSetBuilder::new();
+        for pattern in &file.editable {
+            // `*` stays within one path component; only `**` crosses `/`.
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| LabError::Pattern {
+                    name: name.to_string(),
+                    pattern: pattern.clone(),
+                    message: e.kind().to_string(),
+                })?;
+            builder.add(glob);
+        }
+        let editable = builder.build().map_err(|e| LabError::Pattern {
+            name: name.to_string(),
+            pattern: file.editable.join(", "),
+            message: e.to_string(),
+        })?;
+        Ok(Lab {
+            name: file.name,
+            title: file.title,
+            editable_patterns: file.editable,
+            build_timeout: file.build_timeout,
+            editable,
+        })
+    }
+
+    /// May a submission change `path` (relative to the kernel tree,
+    /// `/`-separated, already checked to be a plain relative path)?
+    pub fn is_editable(&self, path: &str) -> bool {
+        self.editable.is_match(path)
+    }
+
+    /// The rubric's path within the assets.
+    pub fn rubric_path(&self) -> String {
+        format!("grading/{}/rubric.toml", self.name)
+    }
+
+    /// The student handout's path within the assets.
+    pub fn handout_path(&self) -> String {
+        format!("labs/{}/README.md", self.name)
+    }
+}
+
+/// The names of the labs in `assets`, sorted.
+pub fn list(assets: &Assets) -> Vec<String> {
+    let mut names: Vec<String> = assets
+        .list("labs")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| {
+            p.strip_prefix("labs/")?
+                .strip_suffix("/lab.toml")
+                .map(str::to_string)
+        })
+        .filter(|n| !n.contains('/'))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_lab_lets_students_change_kernel_sources_only() {
+        let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+        assert_eq!(lab.title, "Lazy page allocation");
+        assert!(lab.is_editable("kernel/src/vm.rs"));
+        assert!(lab.is_editable("kernel/src/lazy/mod.rs"));
+        assert!(!lab.is_editable("kernel/Cargo.toml"));
+        assert!(!lab.is_editable("kernel/build.rs"));
+        assert!(!lab.is_editable("kernel/kernel.ld"));
+        assert!(!lab.is_editable("user/src/bin/usertests.rs"));
+        assert!(!lab.is_editable("xv6fs/src/lib.rs"));
+        assert!(!lab.is_editable(".cargo/config.toml"));
+        assert!(!lab.is_editable("kernel/src/notes.txt"));
+        assert_eq!(list(&Assets::Embedded), ["lazy"]);
+    }
+
+    #[test]
+    fn build_timeout_is_optional_humantime() {
+        let lab = Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = []\n").unwrap();
+        assert_eq!(lab.build_timeout, None);
+        let lab = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\neditable = []\nbuild_timeout = \"5m\"\n",
+        )
+        .unwrap();
+        assert_eq!(lab.build_timeout, Some(std::time::Duration::from_secs(300)));
+        let err = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\neditable = []\nbuild_timeout = \"soon\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("build_timeout"), "{err}");
+    }
+
+    #[test]
+    fn unknown_lab_names_the_known_ones() {
+        let err = Lab::load(&Assets::Embedded, "cow").unwrap_err().to_string();
+        assert!(err.contains("known labs: lazy"), "{err}");
+    }
+
+    #[test]
+    fn bad_lab_files_are_refused() {
+        let err = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\neditable = [\"a\"]\nextra = 1\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+        let err = Lab::parse("x", "name = \"y\"\ntitle = \"t\"\neditable = []\n").unwrap_err();
+        assert!(err.to_string().contains("lab directory is `x`"), "{err}");
+        let err =
+            Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = [\"a[\"]\n").unwrap_err();
+        assert!(err.to_string().contains("editable pattern `a[`"), "{err}");
+    }
+}

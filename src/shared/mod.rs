@@ -1,0 +1,9 @@
+//! What every stage uses and none owns: the exit codes of the `xvlab`
+//! command, which each error kind and a graded result map to ([`exit`]);
+//! child process groups that never outlive xvlab ([`process`]); and
+//! xvlab's temporary directories, named for their owner and swept once it
+//! is gone ([`scratch`]). Nothing here imports another part of xvlab.
+
+pub mod exit;
+pub mod process;
+pub mod scratch;
