@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use xvlab::grade::selftest::{Expected, load_cases};
 use xvlab::lab::Lab;
-use xvlab::lab::assets::{Assets, KERNEL_TREE};
+use xvlab::lab::assets::Assets;
 use xvlab::lab::rubric::Rubric;
 use xvlab::shared::exit;
 use xvlab::submission::audit::{ReviewFlag, Vocabulary};
@@ -187,7 +187,9 @@ fn every_finding_of_every_file_is_listed_one_per_line() {
 #[test]
 fn a_work_tree_that_reads_the_host_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    Assets::Embedded.extract(KERNEL_TREE, dir.path()).unwrap();
+    Assets::Embedded
+        .extract(&lab().starter, dir.path())
+        .unwrap();
     let trap = dir.path().join("kernel/src/trap.rs");
     let mut text = std::fs::read_to_string(&trap).unwrap();
     let line = text.lines().count() + 1;

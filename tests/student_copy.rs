@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use xvlab::lab::Lab;
-use xvlab::lab::assets::{Assets, KERNEL_TREE};
+use xvlab::lab::assets::Assets;
 use xvlab::submission::student::{self, StudentCopy, StudentError};
 use xvlab::submission::{PatchInput, Submission};
 
@@ -67,8 +67,9 @@ fn init_makes_a_clean_repository_whose_first_commit_is_the_starter() {
         "Starter code of the lazy lab (Lazy page allocation) (HEAD -> main, tag: starter)"
     );
     // The committed kernel tree is the pristine one.
-    for path in Assets::Embedded.list(KERNEL_TREE).unwrap() {
-        let rel = &path[KERNEL_TREE.len() + 1..];
+    let starter = lab().starter;
+    for path in Assets::Embedded.list(&starter).unwrap() {
+        let rel = &path[starter.len() + 1..];
         let committed = Command::new("git")
             .args(["show", &format!("starter:{rel}")])
             .current_dir(&root)
@@ -156,8 +157,9 @@ fn init_edit_pack_and_prepare_round_trip() {
         prepared.description,
         "patch lazy-submission.patch (5 files changed)"
     );
-    for path in Assets::Embedded.list(KERNEL_TREE).unwrap() {
-        let rel = &path[KERNEL_TREE.len() + 1..];
+    let starter = lab().starter;
+    for path in Assets::Embedded.list(&starter).unwrap() {
+        let rel = &path[starter.len() + 1..];
         let got = std::fs::read(prepared.path().join(rel)).ok();
         let expected = if lab().is_editable(rel) {
             std::fs::read(root.join(rel)).ok()

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use xvlab::lab::Lab;
-use xvlab::lab::assets::{Assets, KERNEL_TREE};
+use xvlab::lab::assets::Assets;
 use xvlab::shared::exit;
 use xvlab::submission::patch::PatchError;
 use xvlab::submission::{
@@ -27,13 +27,14 @@ fn solution() -> Vec<u8> {
 
 fn pristine() -> BTreeMap<String, Vec<u8>> {
     let assets = Assets::Embedded;
+    let starter = lab().starter;
     assets
-        .list(KERNEL_TREE)
+        .list(&starter)
         .unwrap()
         .into_iter()
         .map(|p| {
             let bytes = assets.read(&p).unwrap().into_owned();
-            (p[KERNEL_TREE.len() + 1..].to_string(), bytes)
+            (p[starter.len() + 1..].to_string(), bytes)
         })
         .collect()
 }
@@ -120,7 +121,9 @@ fn assert_grader_files_are_pristine(prepared: &Prepared) {
 /// comparison.
 fn starter_plus(patch: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
-    Assets::Embedded.extract(KERNEL_TREE, dir.path()).unwrap();
+    Assets::Embedded
+        .extract(&lab().starter, dir.path())
+        .unwrap();
     let file = dir.path().join("s.patch");
     std::fs::write(&file, patch).unwrap();
     let status = Command::new("git")
@@ -568,7 +571,9 @@ fn refusals_say_which_stage_refused_and_faults_of_the_grader_are_not_refusals() 
 /// A work tree: the starter tree plus the changes `edit` makes.
 fn work_tree(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    Assets::Embedded.extract(KERNEL_TREE, dir.path()).unwrap();
+    Assets::Embedded
+        .extract(&lab().starter, dir.path())
+        .unwrap();
     edit(dir.path());
     dir
 }

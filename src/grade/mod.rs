@@ -50,7 +50,7 @@ use crate::build::image::{self, ImageError};
 use crate::build::kbuild::{self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built};
 use crate::check::{self, TestResult};
 use crate::lab::Lab;
-use crate::lab::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::lab::assets::{AssetError, Assets};
 use crate::lab::deadline::{self, DeadlineError, References, Scaling};
 use crate::lab::rubric::Rubric;
 use crate::report::{Confinement, Report, json};
@@ -339,7 +339,7 @@ pub async fn make_ready(
                 .prefix(&crate::shared::scratch::prefix("vm"))
                 .tempdir()
                 .map_err(GradeError::TempDir)?;
-            let readme = assets.read(&format!("{KERNEL_TREE}/README.md"))?;
+            let readme = assets.read(&format!("{}/README.md", lab.starter))?;
             image::write_image(
                 &dir.path().join("fs.img"),
                 &readme,

@@ -20,9 +20,6 @@ mod embedded {
 /// embedded copy.
 pub const HOME_ENV: &str = "XVLAB_HOME";
 
-/// The directory of the pristine kernel tree within the assets.
-pub const KERNEL_TREE: &str = "reference-kernel";
-
 #[derive(Debug, thiserror::Error)]
 pub enum AssetError {
     #[error("read `{path}` from {source_name}: not found")]
@@ -192,8 +189,10 @@ mod tests {
     fn embedded_copy_holds_the_kernel_tree_and_lab() {
         let a = Assets::Embedded;
         assert!(a.read("labs/lazy/lab.toml").is_ok());
-        let files = a.list(KERNEL_TREE).unwrap();
+        let files = a.list("reference-kernel").unwrap();
         assert!(files.contains(&"reference-kernel/kernel/src/vm.rs".to_string()));
+        // The ABI crate the kernel and the user programs build against.
+        assert!(files.contains(&"reference-kernel/abi/src/lib.rs".to_string()));
         assert!(files.contains(&"reference-kernel/user/src/bin/sh.rs".to_string()));
         assert!(files.iter().all(|f| !f.contains("/target/")));
         assert!(matches!(
@@ -211,11 +210,11 @@ mod tests {
         std::fs::write(home.path().join("reference-kernel/target/junk"), "x").unwrap();
         let a = Assets::Dir(home.path().to_path_buf());
         assert_eq!(
-            a.list(KERNEL_TREE).unwrap(),
+            a.list("reference-kernel").unwrap(),
             ["reference-kernel/kernel/src/a.rs"]
         );
         let out = tempfile::tempdir().unwrap();
-        a.extract(KERNEL_TREE, out.path()).unwrap();
+        a.extract("reference-kernel", out.path()).unwrap();
         assert_eq!(
             std::fs::read_to_string(out.path().join("kernel/src/a.rs")).unwrap(),
             "a"

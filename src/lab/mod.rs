@@ -47,6 +47,14 @@ pub enum LabError {
         pattern: String,
         message: String,
     },
+    #[error(
+        "load lab `{name}`: its starter tree `{starter}` (lab.toml's `starter`) is not in {source_name}"
+    )]
+    NoStarter {
+        name: String,
+        starter: String,
+        source_name: String,
+    },
 }
 
 impl LabError {
@@ -62,6 +70,7 @@ impl LabError {
 struct LabFile {
     name: String,
     title: String,
+    starter: String,
     editable: Vec<String>,
     #[serde(default, with = "humantime_serde")]
     build_timeout: Option<std::time::Duration>,
@@ -75,6 +84,10 @@ pub struct Lab {
     pub name: String,
     /// Human title.
     pub title: String,
+    /// The starter tree, a directory of the grading material (`starter`,
+    /// e.g. `reference-kernel`): what a student copy starts from, what
+    /// patches apply to, and where the grader's files are restored from.
+    pub starter: String,
     /// The editable patterns, as written.
     pub editable_patterns: Vec<String>,
     /// How long a build of a submission may take (`build_timeout`, e.g.
@@ -103,7 +116,23 @@ impl Lab {
                 });
             }
         };
-        Lab::parse(name, &text)
+        let lab = Lab::parse(name, &text)?;
+        // A starter that names no files would grade every submission
+        // against nothing.
+        let files = assets
+            .list(&lab.starter)
+            .map_err(|source| LabError::Asset {
+                name: name.to_string(),
+                source,
+            })?;
+        if files.is_empty() {
+            return Err(LabError::NoStarter {
+                name: name.to_string(),
+                starter: lab.starter,
+                source_name: assets.describe(),
+            });
+        }
+        Ok(lab)
     }
 
     /// Parse a lab.toml for the lab named `name`.
@@ -139,9 +168,26 @@ impl Lab {
             pattern: file.editable.join(", "),
             message: e.to_string(),
         })?;
+        let starter = file.starter.trim_end_matches('/').to_string();
+        if starter.is_empty()
+            || starter.starts_with('/')
+            || starter
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            return Err(LabError::Parse {
+                name: name.to_string(),
+                message: format!(
+                    "`starter` is `{}`: name a directory of the grading material, \
+                     relative and without `.` or `..` (for example `reference-kernel`)",
+                    file.starter
+                ),
+            });
+        }
         Ok(Lab {
             name: file.name,
             title: file.title,
+            starter,
             editable_patterns: file.editable,
             build_timeout: file.build_timeout,
             editable,
@@ -205,17 +251,21 @@ mod tests {
 
     #[test]
     fn build_timeout_is_optional_humantime() {
-        let lab = Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = []\n").unwrap();
+        let lab = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\n",
+        )
+        .unwrap();
         assert_eq!(lab.build_timeout, None);
         let lab = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\neditable = []\nbuild_timeout = \"5m\"\n",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"5m\"\n",
         )
         .unwrap();
         assert_eq!(lab.build_timeout, Some(std::time::Duration::from_secs(300)));
         let err = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\neditable = []\nbuild_timeout = \"soon\"\n",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"soon\"\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("build_timeout"), "{err}");
@@ -231,14 +281,56 @@ mod tests {
     fn bad_lab_files_are_refused() {
         let err = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\neditable = [\"a\"]\nextra = 1\n",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = [\"a\"]\nextra = 1\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown field `extra`"), "{err}");
-        let err = Lab::parse("x", "name = \"y\"\ntitle = \"t\"\neditable = []\n").unwrap_err();
+        let err = Lab::parse(
+            "x",
+            "name = \"y\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("lab directory is `x`"), "{err}");
-        let err =
-            Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = [\"a[\"]\n").unwrap_err();
+        let err = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = [\"a[\"]\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("editable pattern `a[`"), "{err}");
+    }
+
+    #[test]
+    fn the_starter_must_be_named_and_stay_inside_the_material() {
+        let err = Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = []\n").unwrap_err();
+        assert!(err.to_string().contains("missing field `starter`"), "{err}");
+        for bad in ["../k", "/k", "a/./b", ""] {
+            let text = format!("name = \"x\"\ntitle = \"t\"\nstarter = \"{bad}\"\neditable = []\n");
+            let err = Lab::parse("x", &text).unwrap_err();
+            assert!(err.to_string().contains("`starter` is"), "{bad}: {err}");
+        }
+        let lab = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"trees/k/\"\neditable = []\n",
+        )
+        .unwrap();
+        assert_eq!(lab.starter, "trees/k");
+    }
+
+    #[test]
+    fn a_lab_whose_starter_is_not_in_the_material_does_not_load() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("labs/x")).unwrap();
+        std::fs::write(
+            home.path().join("labs/x/lab.toml"),
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n",
+        )
+        .unwrap();
+        let assets = Assets::Dir(home.path().to_path_buf());
+        let err = Lab::load(&assets, "x").unwrap_err();
+        assert!(matches!(err, LabError::NoStarter { .. }), "{err}");
+        assert!(err.to_string().contains("starter tree `k`"), "{err}");
+        std::fs::create_dir_all(home.path().join("k/kernel")).unwrap();
+        std::fs::write(home.path().join("k/kernel/a.rs"), "").unwrap();
+        assert_eq!(Lab::load(&assets, "x").unwrap().starter, "k");
     }
 }

@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use crate::lab::Lab;
-use crate::lab::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
 use crate::submission::audit::{Finding, ReviewFlag, Vocabulary};
 use crate::submission::git::{Git, GitError};
@@ -450,7 +450,7 @@ impl Submission {
         lab: &Lab,
         parent: &Path,
     ) -> Result<Prepared, SubmissionError> {
-        let pristine = Pristine::load(assets)?;
+        let pristine = Pristine::load(assets, lab)?;
         let mut prepared = match self {
             Submission::Starter => Prepared {
                 dir: pristine.write_to_temp(parent)?,
@@ -481,11 +481,11 @@ struct Pristine {
 }
 
 impl Pristine {
-    fn load(assets: &Assets) -> Result<Pristine, SubmissionError> {
+    fn load(assets: &Assets, lab: &Lab) -> Result<Pristine, SubmissionError> {
         let mut files = BTreeMap::new();
-        for path in assets.list(KERNEL_TREE)? {
+        for path in assets.list(&lab.starter)? {
             let bytes = assets.read(&path)?;
-            let rel = path[KERNEL_TREE.len() + 1..].to_string();
+            let rel = path[lab.starter.len() + 1..].to_string();
             files.insert(rel, bytes);
         }
         Ok(Pristine { files })

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::lab::Lab;
-use crate::lab::assets::{AssetError, Assets, KERNEL_TREE};
+use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
 use crate::submission::git::{self, Git, GitError};
 use crate::submission::patch::escape;
@@ -175,7 +175,7 @@ pub fn init(assets: &Assets, lab: &Lab, dir: &Path) -> Result<StudentCopy, Stude
 
 /// Write the copy's files and make the starter commit.
 fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
-    assets.extract(KERNEL_TREE, root)?;
+    assets.extract(&lab.starter, root)?;
     match assets.read(&lab.handout_path()) {
         Ok(handout) => write(&root.join(HANDOUT), &handout)?,
         // The lab has no handout (yet): the copy is still usable.

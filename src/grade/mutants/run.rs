@@ -227,7 +227,7 @@ pub fn key_base(
     }
     // The starter tree: the test programs and everything the mutant is
     // built with.
-    let mut files = assets.list(crate::lab::assets::KERNEL_TREE).map_err(err)?;
+    let mut files = assets.list(&lab.starter).map_err(err)?;
     files.sort();
     for file in files {
         let bytes = assets.read(&file).map_err(err)?;
@@ -468,9 +468,7 @@ mod tests {
         let a = key_base(&Assets::Embedded, &lab, "rubric", &[]).unwrap();
         let b = key_base(&Assets::Embedded, &lab, "rubric", &["sbrk".to_string()]).unwrap();
         assert_ne!(a.key("m"), b.key("m"));
-        let files = Assets::Embedded
-            .list(crate::lab::assets::KERNEL_TREE)
-            .unwrap();
+        let files = Assets::Embedded.list(&lab.starter).unwrap();
         assert!(
             files.iter().any(|f| f.contains("/user/")),
             "the user programs are part of the key: {files:?}"
