@@ -16,36 +16,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-const RUBRIC: &str = r#"
-lab = "lazy"
-title = "Lazy page allocation (test rubric)"
-total = 10
-
-[defaults]
-timeout = "TIMEOUT"
-cpus = 1
-output_cap = 65536
-
-[[session]]
-name = "boot"
-commands = ["echo hi {token}"]
-
-[[session]]
-name = "work"
-commands = ["echo work {token}"]
-
-[[test]]
-name = "echo hi"
-session = "boot"
-points = 5
-match = ['^hi {token}$']
-
-[[test]]
-name = "work"
-session = "work"
-points = 5
-match = ['^work {token}$']
-"#;
+/// Two sessions of one test each; `TIMEOUT` is the deadline to fill in.
+const RUBRIC: &str = include_str!("fixtures/two-sessions.rubric.toml");
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -23,36 +23,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-const RUBRIC: &str = r#"
-lab = "lazy"
-title = "Lazy page allocation (test rubric)"
-total = 10
-
-[defaults]
-timeout = "30s"
-cpus = 1
-output_cap = 65536
-
-[[session]]
-name = "boot"
-commands = ["echo hi {token}"]
-
-[[session]]
-name = "work"
-commands = ["echo work {token}"]
-
-[[test]]
-name = "echo hi"
-session = "boot"
-points = 5
-match = ['^hi {token}$']
-
-[[test]]
-name = "work"
-session = "work"
-points = 5
-match = ['^work {token}$']
-"#;
+/// The CLI tests' rubric (two sessions of one test each), with a 30 s
+/// deadline.
+fn rubric() -> String {
+    include_str!("fixtures/two-sessions.rubric.toml").replace("TIMEOUT", "30s")
+}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -85,7 +60,7 @@ impl Env {
     /// With a build cache of its own, so that processes and files of this
     /// test's builds can be told from everyone else's.
     fn new() -> Env {
-        Env::with_rubric(RUBRIC)
+        Env::with_rubric(&rubric())
     }
 
     fn with_rubric(rubric: &str) -> Env {
@@ -794,7 +769,7 @@ fn kill_9_mid_real_vms_leaves_no_qemu() {
     }
     // `cat` reads the console for ever: the VM runs until it is stopped.
     let env = Env::with_rubric(
-        &RUBRIC.replace("commands = [\"echo hi {token}\"]", "commands = [\"cat\"]"),
+        &rubric().replace("commands = [\"echo hi {token}\"]", "commands = [\"cat\"]"),
     );
     let mut child = env
         .xvlab(&["grade", "lazy", "--patch", &solution()])
