@@ -6,6 +6,7 @@ pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod deadline;
+pub mod diff;
 pub mod doctor;
 pub mod exit;
 pub mod git;
