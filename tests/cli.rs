@@ -1234,3 +1234,196 @@ fn ctrl_c_stops_a_mutation_analysis_keeps_what_was_judged_and_exits_130() {
     left.assert_no_vm_left();
     left.assert_no_temp_left();
 }
+
+/// Grade the solution under the fake QEMU in `mode`, keeping the files in
+/// `dir`; returns the run's output.
+fn grade_kept(home: &Home, mode: &str, dir: &Path) -> Output {
+    let (out, _) = Run::new(home, mode)
+        .args(&[
+            "grade",
+            "lazy",
+            "--patch",
+            &solution(),
+            "--keep",
+            &dir.display().to_string(),
+        ])
+        .output();
+    out
+}
+
+fn diff(home: &Home, args: &[&str]) -> Output {
+    let mut all = vec!["diff"];
+    all.extend_from_slice(args);
+    Run::new(home, "shell").args(&all).output().0
+}
+
+#[test]
+fn kept_transcripts_of_two_runs_mask_the_token_and_diff_clean() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for kept in [&a, &b] {
+        let out = grade_kept(&home, "shell", kept);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let text = std::fs::read_to_string(a.join("transcripts/boot.txt")).unwrap();
+    // The token is typed and echoed; kept normalised, it is masked.
+    assert!(text.contains("$ echo hi …\nhi …\n"), "{text}");
+    let raw = String::from_utf8_lossy(&std::fs::read(a.join("transcripts/boot.raw")).unwrap())
+        .into_owned();
+    let token = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("hi "))
+        .expect("the raw transcript holds the token")
+        .trim();
+    assert!(!token.is_empty() && !text.contains(token), "{text}");
+    let out = diff(&home, &[&a.display().to_string(), &b.display().to_string()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).starts_with("no differences"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn diff_lists_status_changes_first_then_the_transcript_diffs() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("good"), dir.path().join("bad"));
+    assert_eq!(grade_kept(&home, "shell", &good).status.code(), Some(0));
+    assert_eq!(grade_kept(&home, "panic", &bad).status.code(), Some(100));
+    let out = diff(
+        &home,
+        &[&good.display().to_string(), &bad.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(115), "{}", stderr(&out));
+    let text = stdout(&out);
+    let change = text.find("echo hi: passed 5/5 → failed 0/5").expect(&text);
+    let hunk = text.find("--- a/boot\n+++ b/boot\n").expect(&text);
+    assert!(change < hunk, "{text}");
+    assert!(text.contains("+panic: something"), "{text}");
+    // Not a terminal: no colour.
+    assert!(!text.contains('\x1b'), "{text}");
+
+    let out = diff(
+        &home,
+        &[
+            "--stat",
+            &good.display().to_string(),
+            &bad.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(115));
+    assert!(stdout(&out).contains("  boot: -"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("@@"), "{}", stdout(&out));
+
+    let out = diff(
+        &home,
+        &[
+            "--quiet",
+            &good.display().to_string(),
+            &bad.display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(115));
+    assert_eq!(stdout(&out), "");
+
+    let out = diff(
+        &home,
+        &[
+            "--format",
+            "json",
+            &good.display().to_string(),
+            &bad.display().to_string(),
+        ],
+    );
+    let result: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(result["differs"], true);
+    assert_eq!(result["changes"][0]["test"], "echo hi");
+    assert_eq!(result["changes"][0]["b"]["status"], "failed");
+}
+
+#[test]
+fn diff_compares_two_json_reports_by_their_tests() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for mode in ["shell", "panic"] {
+        let path = dir.path().join(format!("{mode}.json"));
+        let (out, _) = Run::new(&home, mode)
+            .args(&["grade", "lazy", "--patch", &solution(), "--format", "json"])
+            .args(&["-o", &path.display().to_string()])
+            .output();
+        assert!(path.is_file(), "{}", stderr(&out));
+        reports.push(path.display().to_string());
+    }
+    let out = diff(&home, &[&reports[0], &reports[0]]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = diff(&home, &[&reports[0], &reports[1]]);
+    assert_eq!(out.status.code(), Some(115), "{}", stderr(&out));
+    assert!(stdout(&out).contains("echo hi: passed 5/5 → failed 0/5"));
+    assert!(
+        stdout(&out).contains("--- a/test echo hi"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn diff_of_what_is_not_a_grading_says_what_to_give_it() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello\n").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let missing = dir.path().join("missing");
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"tests\": 3}").unwrap();
+    for (path, says) in [
+        (&text, "neither a folder kept by"),
+        (&empty, "neither a folder kept by"),
+        (&missing, "no such file or folder"),
+        (&broken, "no `tests` list"),
+    ] {
+        let p = path.display().to_string();
+        let out = diff(&home, &[&p, &p]);
+        assert_eq!(out.status.code(), Some(2), "{p}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(says) && err.contains("--keep DIR"),
+            "{p}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = diff(&home, &[&text.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn keep_into_a_folder_that_is_not_empty_is_refused_and_left_alone() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("transcripts-of-another-run.txt");
+    std::fs::write(&old, "old\n").unwrap();
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .args(&["--keep", &dir.path().display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not an empty folder"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(left.groups().len(), 0, "nothing was graded");
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), "old\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

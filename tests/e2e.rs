@@ -258,3 +258,50 @@ fn the_handouts_journey_step_1_breaks_echo_hi_and_step_2_mends_it() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn diff_of_the_starter_against_the_solution_names_map_and_unmap_first() {
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (starter, solved) = (dir.path().join("starter"), dir.path().join("solution"));
+    let tree = repo().join("reference-kernel");
+    let solution = repo().join("grading/lazy/solution.patch");
+    for (submission, value, kept) in [("--tree", &tree, &starter), ("--patch", &solution, &solved)]
+    {
+        let out = xvlab(
+            dir.path(),
+            &[
+                "grade",
+                "lazy",
+                submission,
+                value.to_str().unwrap(),
+                "--test",
+                "lazy",
+                "--keep",
+                kept.to_str().unwrap(),
+            ],
+        );
+        assert!(kept.join("report.json").is_file(), "{}", text(&out.stderr));
+    }
+    let (a, b) = (starter.to_str().unwrap(), solved.to_str().unwrap());
+    let out = xvlab(dir.path(), &["diff", "--format", "json", a, b]);
+    assert_eq!(out.status.code(), Some(115), "{}", text(&out.stderr));
+    let result = json(&out);
+    let changed: Vec<&str> = result["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["test"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["lazy: map", "lazy: unmap"], "{result:#}");
+    let out = xvlab(dir.path(), &["diff", a, b]);
+    let human = text(&out.stdout);
+    let first_diff = human.find("\n--- a/").expect(&human);
+    assert!(human[..first_diff].contains("lazy: map: failed"), "{human}");
+    assert!(
+        human[..first_diff].contains("lazy: unmap: failed"),
+        "{human}"
+    );
+}

@@ -32,6 +32,8 @@ use crate::shared::exit::{self, chain};
 use crate::submission::Submission;
 use crate::submission::student::{self, StudentCopy, StudentError};
 
+mod diff;
+
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
 #[derive(Debug, Parser)]
 #[command(name = "xvlab", version, after_help = exit::help_text())]
@@ -81,6 +83,11 @@ pub enum Command {
     /// Mutation analysis of the rubric: grade mutants of the reference
     /// solution (from cargo-mutants) and report those no test kills.
     Mutants(MutantsArgs),
+    /// Compare two gradings: folders kept by `grade --keep` or JSON reports
+    /// (`grade --format json`). Status changes first, then unified diffs of
+    /// the transcripts that differ; exit code 0 if they do not differ, 115
+    /// if they do.
+    Diff(DiffArgs),
 }
 
 /// Where the build runs.
@@ -136,13 +143,16 @@ pub struct GradeArgs {
     /// VMs to run at once (default: the number of host CPUs).
     #[arg(long, short)]
     pub jobs: Option<usize>,
-    /// Keep the built tree, build log, transcripts and JSON report in DIR.
+    /// Keep the built tree, build log, transcripts and JSON report in DIR
+    /// (a new or empty folder; `xvlab diff` compares two of them).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
     /// Stream every VM's console to standard error.
     #[arg(long, short)]
     pub verbose: bool,
 }
+
+pub use diff::DiffArgs;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -263,7 +273,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(code: u8, message: impl Into<String>) -> Failure {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Failure {
         Failure {
             code,
             message: message.into(),
@@ -496,6 +506,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             })
         }
         Command::Mutants(args) => mutants_cmd(&assets, args).await,
+        Command::Diff(args) => diff::run(&args),
         Command::SelfTest(args) => {
             let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
             let rubric = load_rubric(&assets, &lab)?;
@@ -551,6 +562,33 @@ fn check_rubric(assets: &Assets, arg: &str) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
+/// `--keep DIR` takes a folder that does not exist or is empty: old
+/// transcripts mixed with new ones would diff as changes that never
+/// happened, and emptying a folder the user named could delete their work.
+fn refuse_used_keep_dir(dir: &Path) -> Result<(), Failure> {
+    let used = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => true,
+        Err(e) => {
+            return Err(Failure::new(
+                exit::FAILURE,
+                format!("failed to read `{}`: {e}", dir.display()),
+            ));
+        }
+    };
+    if used {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "--keep `{}` is not an empty folder: it would mix old transcripts with new ones; name a new folder, or remove this one first",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let started = std::time::Instant::now();
     let lab = resolve_lab(assets, args.lab.as_deref(), args.submission.tree.as_deref())?;
@@ -559,6 +597,9 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let token = Token::random().map_err(plan_failure)?;
     let plan = Plan::new(&rubric, token, &filter).map_err(plan_failure)?;
     let submission = resolve_submission(&args.submission, false)?;
+    if let Some(dir) = &args.keep {
+        refuse_used_keep_dir(dir)?;
+    }
     let qemu = locate_qemu()?;
     let cache = cache()?;
     let options = Options {

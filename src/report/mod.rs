@@ -1,6 +1,7 @@
 //! Reports: the one result model of a grading run ([`Report`]) and its
 //! renderings, for a terminal ([`human`]), as native JSON ([`json`]) and as
-//! Gradescope's `results.json` ([`gradescope`]).
+//! Gradescope's `results.json` ([`gradescope`]); and two gradings
+//! compared ([`diff`], for `xvlab diff`).
 //!
 //! The model holds what every rendering needs and nothing a rendering
 //! decides: results per test (from `check`), a summary per VM, the build's
@@ -15,6 +16,7 @@
 //! they cannot disagree with them. Renderers are pure
 //! functions of a report, which keeps them deterministic for snapshot tests.
 
+pub mod diff;
 pub mod gradescope;
 pub mod human;
 pub mod json;

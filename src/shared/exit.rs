@@ -44,6 +44,9 @@ pub const MUTANTS_SURVIVED: u8 = 113;
 /// `mutants`: cargo-mutants failed to list the mutants, or a mutant's
 /// diff could not be applied to the solution (a tooling problem).
 pub const MUTANTS_FAILED: u8 = 114;
+/// `diff`: the two gradings differ (a test's status or score, or a
+/// transcript).
+pub const DIFFERENT: u8 = 115;
 /// The grading machine failed — a full disk, memory exhausted, a build
 /// tool killed by the kernel — so nothing was graded; not the submission's
 /// fault. `grade` still writes the report, saying so.
@@ -123,6 +126,7 @@ pub const ALL: &[(u8, &str, &str)] = &[
         "MUTANTS_FAILED",
         "`mutants`: cargo-mutants failed, or a mutant could not be applied",
     ),
+    (DIFFERENT, "DIFFERENT", "`diff`: the two gradings differ"),
     (
         GRADER_FAULT,
         "GRADER_FAULT",
