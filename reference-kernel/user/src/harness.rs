@@ -352,12 +352,7 @@ impl fmt::Display for FreePages {
 /// counting child had to be killed.
 pub fn countfree() -> Option<FreePages> {
     let counter = Counter::start()?;
-    let Some(big) = Holder::start(BIG_HOLD) else {
-        counter.cancel();
-        return None;
-    };
-    let Some(small) = Holder::start(SMALL_HOLD) else {
-        big.release();
+    let Some([big, small]) = start_holders() else {
         counter.cancel();
         return None;
     };
@@ -428,11 +423,7 @@ pub fn hold_pages(pages: usize) -> Option<MemoryHold> {
         fork_pages(base + BIG_HOLD * PGSIZE),
         fork_pages(base + SMALL_HOLD * PGSIZE),
     ];
-    let big = Holder::start(BIG_HOLD)?;
-    let Some(small) = Holder::start(SMALL_HOLD) else {
-        let_go(&[(big.pid, big.control)]);
-        return None;
-    };
+    let [big, small] = start_holders()?;
     // Each holder holds as much as one of its copies.
     let mut held = copy_pages[0] + copy_pages[1];
     let mut filled = true;
@@ -453,6 +444,16 @@ pub fn hold_pages(pages: usize) -> Option<MemoryHold> {
         holders,
         pages: held,
     })
+}
+
+/// Starts the big and the small holder, or neither.
+fn start_holders() -> Option<[Holder; 2]> {
+    let big = Holder::start(BIG_HOLD)?;
+    let Some(small) = Holder::start(SMALL_HOLD) else {
+        big.release();
+        return None;
+    };
+    Some([big, small])
 }
 
 /// Reads exactly `buf.len()` bytes from `fd` (a pipe may deliver them in

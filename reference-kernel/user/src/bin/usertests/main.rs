@@ -226,11 +226,7 @@ fn main(args: Args) -> i32 {
     for &i in order {
         let test = &TESTS[i];
         harness::set_test_name(test.name);
-        let before = match fresh {
-            Some(count) => Some(count),
-            None if test.counted => count_free(opts.timing),
-            None => None,
-        };
+        let before = fresh.or_else(|| test.counted.then(|| count_free(opts.timing)).flatten());
         let start = user::uptime();
         let mut ok = match before {
             None if test.counted => {
@@ -276,10 +272,7 @@ fn main(args: Args) -> i32 {
         all_ok &= ok;
     }
 
-    let free1 = match fresh {
-        Some(count) => Some(count),
-        None => count_free(opts.timing),
-    };
+    let free1 = fresh.or_else(|| count_free(opts.timing));
     match (free0, free1) {
         (Some(before), Some(after)) if after < before => {
             report.verdict(format_args!(
