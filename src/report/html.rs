@@ -590,8 +590,15 @@ pub(crate) mod tests {
                 n if n.contains("sbrkarg") => "usertests/sbrkarg",
                 _ => "usertests/stacktest",
             };
-            c.test_sessions
-                .insert(t.name.clone(), vec![session.to_string()]);
+            let vms = if t.name.contains("all tests") {
+                vec![
+                    "usertests/sbrkarg".to_string(),
+                    "usertests/stacktest".to_string(),
+                ]
+            } else {
+                vec![session.to_string()]
+            };
+            c.test_sessions.insert(t.name.clone(), vms);
             if let Some(ev) = t.failure.as_ref().and_then(|f| f.evidence.as_ref()) {
                 let console = &c.sessions[&ev.session];
                 let n = console.len();
@@ -771,5 +778,117 @@ pub(crate) mod tests {
         assert!(page.contains("lazy: unmap"));
         assert!(page.contains("<a href=\"eve/report.html?a=1&amp;b=2\">&lt;eve&gt;</a>"));
         assert!(page.contains("b-refused"));
+    }
+
+    /// Where the browser test writes its page and screenshot.
+    fn out_dir() -> std::path::PathBuf {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/html-report");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The committed screenshot the README shows.
+    const SCREENSHOT: &str = "docs/html-report.png";
+
+    /// Headless Chromium (Debian's `chromium`), or `None` where it is
+    /// missing and nothing requires it (CI sets `CI`, and then it must be
+    /// there: scripts/setup.sh installs it).
+    fn chromium() -> Option<std::path::PathBuf> {
+        let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file());
+        if found.is_none() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium is missing: scripts/setup.sh installs it"
+            );
+            eprintln!("skipping: chromium is not installed (apt-get install chromium)");
+        }
+        found
+    }
+
+    /// What Chromium made of the page at `file`: the console messages it
+    /// logged (a script error, a blocked or failed load, ...) and the DOM
+    /// after loading. With `screenshot`, a 1280×800 PNG of it there too.
+    fn open(
+        browser: &std::path::Path,
+        file: &std::path::Path,
+        screenshot: Option<&std::path::Path>,
+    ) -> (Vec<String>, String) {
+        let profile = tempfile::tempdir().unwrap();
+        let run = |what: &str| {
+            let out = std::process::Command::new(browser)
+                .args([
+                    "--headless",
+                    "--disable-gpu",
+                    "--no-sandbox",
+                    "--hide-scrollbars",
+                    "--enable-logging=stderr",
+                    "--v=0",
+                    "--window-size=1280,800",
+                    &format!("--user-data-dir={}", profile.path().display()),
+                    what,
+                    &format!("file://{}", file.display()),
+                ])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "chromium {what} failed: {out:?}");
+            let console: Vec<String> = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| l.contains(":CONSOLE"))
+                .map(str::to_string)
+                .collect();
+            (console, String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let (mut console, dom) = run("--dump-dom");
+        if let Some(png) = screenshot {
+            let (more, _) = run(&format!("--screenshot={}", png.display()));
+            console.extend(more);
+        }
+        (console, dom)
+    }
+
+    #[test]
+    fn chromium_shows_a_row_per_test_and_logs_no_console_error() {
+        let Some(browser) = chromium() else { return };
+        let dir = out_dir();
+        let file = dir.join("report.html");
+        std::fs::write(&file, mixed_page()).unwrap();
+        let png = dir.join("report.png");
+        let _ = std::fs::remove_file(&png);
+        let (console, dom) = open(&browser, &file, Some(&png));
+        assert_eq!(console, Vec::<String>::new(), "console messages");
+        assert_eq!(
+            dom.matches("<tr class=\"test ").count(),
+            mixed_report().tests.len(),
+            "{dom}"
+        );
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "no screenshot");
+        // Width and height from the IHDR chunk.
+        let size = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!((size(16), size(20)), (1280, 800));
+        if std::env::var_os("XVLAB_UPDATE_SCREENSHOT").is_some() {
+            let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SCREENSHOT);
+            std::fs::create_dir_all(committed.parent().unwrap()).unwrap();
+            std::fs::copy(&png, committed).unwrap();
+        }
+    }
+
+    #[test]
+    fn chromium_console_check_catches_a_script_error() {
+        let Some(browser) = chromium() else { return };
+        let file = out_dir().join("broken.html");
+        let broken = mixed_page().replace(
+            "</body>",
+            "<script>document.querySelector('#missing').remove();</script></body>",
+        );
+        std::fs::write(&file, broken).unwrap();
+        let (console, _) = open(&browser, &file, None);
+        assert!(
+            console.iter().any(|l| l.contains("Uncaught TypeError")),
+            "{console:?}"
+        );
     }
 }
