@@ -905,7 +905,7 @@ fn mutants_failure(e: MutantsError) -> Failure {
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
-    if args.format == Format::Gradescope {
+    if matches!(args.format, Format::Gradescope | Format::Html) {
         return Err(Failure::new(
             exit::USAGE,
             "`mutants` writes `--format human` or `--format json`",
