@@ -304,7 +304,10 @@ fn an_html_report_grades_the_reference_once_and_keeps_it_for_the_next_page() {
     );
     assert_eq!(first.matches("<tr class=\"test ").count(), 2, "{first}");
     assert!(first.contains("<div class=\"score\">5/10</div>"), "{first}");
-    assert!(first.contains("<section id=\"t-work\">"), "{first}");
+    assert!(
+        first.contains("<section id=\"test-1\"><h3>work "),
+        "{first}"
+    );
     assert!(first.contains(" for this report)"), "{first}");
     // The same console as the reference's (the fake VM prints the same).
     assert!(
