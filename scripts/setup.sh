@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what xvlab needs when it is missing: QEMU (qemu-system-riscv64),
 # the Rust target the kernel is built for and, on Linux with apt, bubblewrap
-# for the build sandbox. Safe to run again.
+# for the build sandbox and chromium for the HTML report's browser test.
+# Safe to run again.
 set -euo pipefail
 
 TARGET=riscv64gc-unknown-none-elf
@@ -27,13 +28,25 @@ if ! command -v qemu-system-riscv64 >/dev/null 2>&1; then
     fi
 fi
 
-if [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1 && \
-   command -v apt-get >/dev/null 2>&1; then
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-    echo "setup: installing bubblewrap (the build sandbox)"
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+# apt_install PACKAGE WHY: install a Debian package on Linux with apt (other
+# systems do without it: the sandbox is then off, the browser test skipped).
+apt_install() {
+    if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+        echo "setup: installing $1 ($2)"
+        $SUDO apt-get update -qq
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+    fi
+}
+
+if ! command -v bwrap >/dev/null 2>&1; then
+    apt_install bubblewrap "the build sandbox"
+fi
+
+# Headless Chromium (Debian's package) for the HTML report's browser test.
+if ! [ -x /usr/bin/chromium ]; then
+    apt_install chromium "the HTML report's browser test"
 fi
 
 if ! rustc --print target-list >/dev/null 2>&1 || \

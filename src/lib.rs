@@ -20,7 +20,7 @@
 //!   a transcript.
 //! - [`check`]: the checks: the plan's tests applied to the transcripts.
 //! - [`report`]: the one result model of a grading and its renderings
-//!   (terminal, JSON, Gradescope).
+//!   (terminal, JSON, Gradescope, HTML).
 //! - [`grade`]: the pipeline driven end to end, what a person sees while
 //!   it runs, and the two gradings of the grader: the self-test and
 //!   mutation analysis.

@@ -274,6 +274,52 @@ fn a_kernel_that_hangs_after_boot_costs_scaled_deadlines_not_the_rubric_timeout(
 }
 
 #[test]
+fn an_html_report_grades_the_reference_once_and_keeps_it_for_the_next_page() {
+    // The `work` test fails (for the solution too: the fake VM does not
+    // print it). A rubric of its own (a nonce in a comment) so that no
+    // earlier run's kept reference is found in the shared cache.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let rubric = RUBRIC
+        .replace("TIMEOUT", "10s")
+        .replace("'^work {token}$'", "'^work done {token}$'")
+        + &format!("# run {nonce}\n");
+    let home = Home::with_rubric(&rubric);
+    let page = |run: &str| {
+        let (out, left) = Run::new(&home, "shell")
+            .args(&["grade", "lazy", "--patch", &solution(), "--format", "html"])
+            .args(&["-o", run])
+            .output();
+        assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+        left.assert_no_vm_left();
+        let html = std::fs::read_to_string(left._keep.path().join(run)).unwrap();
+        (html, stderr(&out))
+    };
+    let (first, said) = page("first.html");
+    assert!(
+        said.contains("grading the reference solution once"),
+        "{said}"
+    );
+    assert_eq!(first.matches("<tr class=\"test ").count(), 2, "{first}");
+    assert!(first.contains("<div class=\"score\">5/10</div>"), "{first}");
+    assert!(
+        first.contains("<section id=\"test-1\"><h3>work "),
+        "{first}"
+    );
+    assert!(first.contains(" for this report)"), "{first}");
+    // The same console as the reference's (the fake VM prints the same).
+    assert!(
+        first.contains("the same as the reference solution"),
+        "{first}"
+    );
+    let (second, said) = page("second.html");
+    assert!(!said.contains("grading the reference"), "{said}");
+    assert!(second.contains("kept in the build cache"), "{second}");
+}
+
+#[test]
 fn a_panicking_kernel_is_reported_with_its_panic_line_without_waiting_for_the_deadline() {
     let home = Home::new("60s");
     let started = Instant::now();

@@ -19,12 +19,13 @@ use crate::build::kbuild::{BuildCache, BuildOptions};
 use crate::build::sandbox::SandboxMode;
 use crate::grade::mutants::{self, run::MutantsError};
 use crate::grade::progress::Progress;
+use crate::grade::reference::{self, ReferenceContext};
 use crate::grade::selftest;
 use crate::grade::{self, GradeError, Options, Readiness};
 use crate::lab::assets::Assets;
 use crate::lab::rubric::{Rubric, RubricError};
 use crate::lab::{self, Lab, LabError};
-use crate::report::{gradescope, human, json};
+use crate::report::{gradescope, html, human, json};
 use crate::run::plan::{Plan, PlanError, TestFilter, Token};
 use crate::run::qemu;
 use crate::run::session::{SessionEnd, SessionSpec, run_session};
@@ -120,6 +121,9 @@ pub enum Format {
     Json,
     /// Exactly Gradescope's results.json.
     Gradescope,
+    /// One self-contained web page: summary, test table, failed tests'
+    /// consoles, and diffs against the reference solution's consoles.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -628,27 +632,77 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     // Every outcome but a fault of xvlab itself writes the report asked
     // for: a student on an autograder sees why, whatever happened. A
     // refused submission is a graded result like any other.
-    let report = match graded {
-        Ok(graded) => graded.report,
+    let (report, outcomes) = match graded {
+        Ok(graded) => (graded.report, graded.outcomes),
         // The machine failed, not the submission: the report says so, and
         // the exit code is the grader's own.
-        Err(e) if e.host_fault().is_some() => crate::report::Report::faulted(
-            &rubric,
-            &plan,
-            &submission.describe(),
-            &e.host_fault().unwrap_or_default(),
-            started.elapsed(),
+        Err(e) if e.host_fault().is_some() => (
+            crate::report::Report::faulted(
+                &rubric,
+                &plan,
+                &submission.describe(),
+                &e.host_fault().unwrap_or_default(),
+                started.elapsed(),
+            ),
+            Vec::new(),
         ),
-        Err(GradeError::Interrupted) => crate::report::Report::interrupted(
-            &rubric,
-            &plan,
-            &submission.describe(),
-            started.elapsed(),
+        Err(GradeError::Interrupted) => (
+            crate::report::Report::interrupted(
+                &rubric,
+                &plan,
+                &submission.describe(),
+                started.elapsed(),
+            ),
+            Vec::new(),
         ),
         Err(e) => return Err(grade_failure(e)),
     };
-    ReportTo::new(&args).write(&report, report.note().as_deref())?;
+    let to = ReportTo::new(&args);
+    if args.format == Format::Html {
+        let consoles = grade::consoles(&plan, &outcomes, &report);
+        let progress = Progress::new();
+        let context = ReferenceContext {
+            assets,
+            lab: &lab,
+            rubric: &rubric,
+            options: &options,
+            cache: &cache,
+            qemu: &qemu,
+            cancel: &cancel,
+            reporter: &progress,
+        };
+        let reference = html_reference(&report, &consoles, &context).await;
+        progress.finish();
+        let page = html::Page {
+            report: &report,
+            consoles: &consoles,
+            reference: reference.as_ref(),
+        };
+        to.write_text(&html::render(&page), report.note().as_deref(), false)?;
+    } else {
+        to.write(&report, report.note().as_deref())?;
+    }
     Ok(report.exit_code())
+}
+
+/// The reference solution's consoles for an HTML page, when it has a
+/// failed test with a console to diff (graded once, then cached: see
+/// `grade::reference`).
+async fn html_reference(
+    report: &crate::report::Report,
+    consoles: &html::Consoles,
+    context: &ReferenceContext<'_>,
+) -> Option<html::Reference> {
+    if consoles.evidence.is_empty() || report.interrupted {
+        return None;
+    }
+    let reference = reference::reference(context, || {
+        eprintln!(
+            "xvlab: grading the reference solution once, for the HTML report's diffs (kept in the build cache)"
+        );
+    })
+    .await;
+    Some(reference)
 }
 
 /// Where and how `grade` writes its report.
@@ -671,9 +725,15 @@ impl ReportTo {
     fn write(&self, report: &crate::report::Report, note: Option<&str>) -> Result<(), Failure> {
         let on_terminal = self.output.is_none() && std::io::stdout().is_terminal();
         let text = render(report, self.format, on_terminal);
-        write_output(self.output.as_deref(), &text)?;
+        self.write_text(&text, note, on_terminal && self.format == Format::Human)
+    }
+
+    /// Write a rendered report; `note` goes to standard error unless
+    /// `said` (the report, on the terminal, says it).
+    fn write_text(&self, text: &str, note: Option<&str>, said: bool) -> Result<(), Failure> {
+        write_output(self.output.as_deref(), text)?;
         if let Some(note) = note
-            && !(on_terminal && self.format == Format::Human)
+            && !said
         {
             eprintln!("xvlab: {note}");
         }
@@ -687,6 +747,13 @@ fn render(report: &crate::report::Report, format: Format, color: bool) -> String
         Format::Human => human::render_styled(report, human::Style::detect(color)),
         Format::Json => json::render(report),
         Format::Gradescope => gradescope::render(report),
+        // Without its consoles: a page of the summary and the test table
+        // (`grade` renders the whole page itself).
+        Format::Html => html::render(&html::Page {
+            report,
+            consoles: &html::Consoles::default(),
+            reference: None,
+        }),
     }
 }
 
@@ -838,7 +905,7 @@ fn mutants_failure(e: MutantsError) -> Failure {
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
-    if args.format == Format::Gradescope {
+    if matches!(args.format, Format::Gradescope | Format::Html) {
         return Err(Failure::new(
             exit::USAGE,
             "`mutants` writes `--format human` or `--format json`",

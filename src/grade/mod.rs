@@ -35,6 +35,7 @@
 
 pub mod mutants;
 pub mod progress;
+pub mod reference;
 pub mod selftest;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -53,6 +54,7 @@ use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
 use crate::lab::deadline::{self, DeadlineError, References, Scaling};
 use crate::lab::rubric::Rubric;
+use crate::report::html::{self, Consoles};
 use crate::report::{Confinement, Report, json};
 use crate::run::plan::{Plan, PlanError, Sealing};
 use crate::run::qemu::{Machine, QemuError};
@@ -374,6 +376,9 @@ pub struct Graded {
     /// in the same moment). `None` when nothing failed or the kernel did
     /// not build.
     pub stopped_by: Option<String>,
+    /// What each VM did, in plan order (none if no VM ran): the consoles
+    /// of the HTML report ([`consoles`]).
+    pub outcomes: Vec<SessionOutcome>,
 }
 
 /// Grade `submission` against `rubric` (already filtered into `plan`).
@@ -412,6 +417,7 @@ pub async fn grade(
             return Ok(Graded {
                 report,
                 stopped_by: None,
+                outcomes: Vec::new(),
             });
         }
         Readiness::BuildFailed {
@@ -434,6 +440,7 @@ pub async fn grade(
             return Ok(Graded {
                 report,
                 stopped_by: None,
+                outcomes: Vec::new(),
             });
         }
         Readiness::Ready(ready) => ready,
@@ -473,7 +480,59 @@ pub async fn grade(
             &report,
         )?;
     }
-    Ok(Graded { report, stopped_by })
+    Ok(Graded {
+        report,
+        stopped_by,
+        outcomes,
+    })
+}
+
+/// The consoles of a grading for its HTML page: each VM's console masked
+/// as `--keep` writes it, the VMs each planned test reads, and where each
+/// failed test's evidence stands in its console (its lines masked alike).
+pub fn consoles(plan: &Plan, outcomes: &[SessionOutcome], report: &Report) -> Consoles {
+    let mut consoles = Consoles {
+        sessions: kept_consoles(plan, outcomes),
+        ..Consoles::default()
+    };
+    for test in plan.tests() {
+        let mut vms: Vec<String> = test.checks.iter().map(|c| c.session.clone()).collect();
+        vms.dedup();
+        consoles.test_sessions.insert(test.name.clone(), vms);
+    }
+    for test in &report.tests {
+        let Some(ev) = test.failure.as_ref().and_then(|f| f.evidence.as_ref()) else {
+            continue;
+        };
+        let Some(lines) = consoles.sessions.get(&ev.session) else {
+            continue;
+        };
+        let block: Vec<String> = ev.lines.iter().map(|l| masked_line(plan, l)).collect();
+        // Evidence that is not a run of the console (it printed nothing)
+        // still gets the console shown, with nothing highlighted.
+        let range = html::locate(lines, &block).unwrap_or(0..0);
+        consoles
+            .evidence
+            .insert(test.name.clone(), (ev.session.clone(), range));
+    }
+    consoles
+}
+
+/// Each VM's console, masked as `--keep` writes it, by VM name.
+pub fn kept_consoles(plan: &Plan, outcomes: &[SessionOutcome]) -> BTreeMap<String, Vec<String>> {
+    outcomes
+        .iter()
+        .filter(|o| o.end != SessionEnd::Cancelled)
+        .map(|o| {
+            let lines = o
+                .transcript
+                .lines()
+                .iter()
+                .map(|l| masked_line(plan, &l.text))
+                .collect();
+            (o.name.clone(), lines)
+        })
+        .collect()
 }
 
 /// Did the kernel of this session never reach a shell prompt?
@@ -855,16 +914,21 @@ fn keep(
 fn masked_transcript(plan: &Plan, text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        let mut line = plan.mask(line);
-        // Every seal and a start line's nonce (` ~` and 16 hex digits):
-        // the line then reads as it does unsealed.
-        while let Some((head, _)) = seal::split(&line) {
-            line = head.to_string();
-        }
-        out.push_str(&line);
+        out.push_str(&masked_line(plan, line));
         out.push('\n');
     }
     out
+}
+
+/// One console line as kept: the token masked, the programs under their
+/// real names, every seal and a start line's nonce (` ~` and 16 hex
+/// digits) removed, so that the line reads as it does unsealed.
+fn masked_line(plan: &Plan, line: &str) -> String {
+    let mut line = plan.mask(line);
+    while let Some((head, _)) = seal::split(&line) {
+        line = head.to_string();
+    }
+    line
 }
 
 #[cfg(test)]

@@ -11,14 +11,75 @@
 //! compare equal, console interleaving of concurrent output aside.
 //!
 //! Rendering is pure ([`render`], [`render_json`]) so that it is
-//! snapshot-tested; colour only wraps whole lines.
+//! snapshot-tested; colour only wraps whole lines. The same line diff
+//! ([`line_diff`]) gives the HTML report its side-by-side rows
+//! ([`side_by_side`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use similar::TextDiff;
+use similar::{DiffTag, TextDiff};
+
+/// Unchanged lines shown around each change.
+pub const CONTEXT_LINES: usize = 3;
+
+/// The line diff of two texts (transcripts, or a report's test texts):
+/// what the unified diffs here and the HTML report's side-by-side diffs
+/// are made from.
+pub fn line_diff<'a>(old: &'a str, new: &'a str) -> TextDiff<'a, 'a, str> {
+    TextDiff::from_lines(old, new)
+}
+
+/// One row of a side-by-side diff: a line of A, of B, or of both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// A's line: its number (from 1) and text; `None` where B added one.
+    pub old: Option<(usize, String)>,
+    /// B's line; `None` where A's was removed.
+    pub new: Option<(usize, String)>,
+    /// Whether the two sides differ here.
+    pub changed: bool,
+}
+
+/// A side-by-side diff of `old` and `new` in hunks of rows, with
+/// [`CONTEXT_LINES`] unchanged lines around each change; no hunks if the
+/// texts are equal. A replaced run of lines pairs A's and B's lines row
+/// by row.
+pub fn side_by_side(old: &str, new: &str) -> Vec<Vec<Row>> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let line = |lines: &[&str], i: usize| lines.get(i).map(|l| (i + 1, l.to_string()));
+    line_diff(old, new)
+        .grouped_ops(CONTEXT_LINES)
+        .into_iter()
+        .map(|group| {
+            let mut rows = Vec::new();
+            let mut ops = group.into_iter().peekable();
+            while let Some(op) = ops.next() {
+                let (tag, olds, mut news) = op.as_tag_tuple();
+                // A deletion followed by an insertion is a replacement:
+                // its lines side by side.
+                if tag == DiffTag::Delete
+                    && let Some(next) = ops.next_if(|n| n.tag() == DiffTag::Insert)
+                {
+                    news = next.new_range();
+                }
+                let changed = tag != DiffTag::Equal;
+                let len = olds.len().max(news.len());
+                for k in 0..len {
+                    rows.push(Row {
+                        old: (k < olds.len()).then(|| line(&a, olds.start + k)).flatten(),
+                        new: (k < news.len()).then(|| line(&b, news.start + k)).flatten(),
+                        changed,
+                    });
+                }
+            }
+            rows
+        })
+        .collect()
+}
 
 /// Why a side could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -248,9 +309,9 @@ impl Comparison {
                 let new = b.texts.get(name).map_or("", String::as_str);
                 (old != new).then(|| TextChange {
                     name: name.clone(),
-                    diff: TextDiff::from_lines(old, new)
+                    diff: line_diff(old, new)
                         .unified_diff()
-                        .context_radius(3)
+                        .context_radius(CONTEXT_LINES)
                         .header(&format!("a/{name}"), &format!("b/{name}"))
                         .to_string(),
                 })
@@ -489,6 +550,25 @@ mod tests {
             .replace("\x1b[32m", "")
             .replace("\x1b[36m", "");
         assert_eq!(stripped, render(&c, Detail::Full, false));
+    }
+
+    #[test]
+    fn side_by_side_pairs_replaced_lines_and_keeps_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\npanic: x\n";
+        let new = "a\nb\nc\nd\ne\nf\ng\nh\nok 1\nok 2\n";
+        let hunks = side_by_side(old, new);
+        assert_eq!(hunks.len(), 1);
+        let rows = &hunks[0];
+        // Three lines of context, then the change.
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[0].old, Some((6, "f".to_string())));
+        assert!(!rows[0].changed);
+        assert_eq!(rows[3].old, Some((9, "panic: x".to_string())));
+        assert_eq!(rows[3].new, Some((9, "ok 1".to_string())));
+        assert_eq!(rows[4].old, None);
+        assert_eq!(rows[4].new, Some((10, "ok 2".to_string())));
+        assert!(rows[3].changed && rows[4].changed);
+        assert!(side_by_side(old, old).is_empty());
     }
 
     #[test]

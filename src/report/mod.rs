@@ -1,5 +1,6 @@
 //! Reports: the one result model of a grading run ([`Report`]) and its
-//! renderings, for a terminal ([`human`]), as native JSON ([`json`]) and as
+//! renderings, for a terminal ([`human`]), as a web page ([`html`]), as
+//! native JSON ([`json`]) and as
 //! Gradescope's `results.json` ([`gradescope`]); and two gradings
 //! compared ([`diff`], for `xvlab diff`).
 //!
@@ -18,6 +19,7 @@
 
 pub mod diff;
 pub mod gradescope;
+pub mod html;
 pub mod human;
 pub mod json;
 

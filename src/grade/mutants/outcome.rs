@@ -240,8 +240,14 @@ impl KeyBase {
 
     /// The key of one mutant's patch.
     pub fn key(&self, mutant_patch: &str) -> Key {
+        self.key_with("mutant", mutant_patch.as_bytes())
+    }
+
+    /// The key of this base with one more named input (a mutant's patch,
+    /// or what else is kept under it).
+    pub fn key_with(&self, name: &str, bytes: &[u8]) -> Key {
         let mut all = self.clone();
-        all.add("mutant", mutant_patch.as_bytes());
+        all.add(name, bytes);
         // Two SipHash-2-4 halves under two fixed keys: 128 bits. (A seal
         // key's two halves are XORed together, so only the first half is
         // set: equal halves would make every key zero.)
