@@ -27,6 +27,10 @@ const VIRTIO_MMIO_DEVICE_ID: usize = 0x008;
 const VIRTIO_MMIO_VENDOR_ID: usize = 0x00c;
 const VIRTIO_MMIO_DEVICE_FEATURES: usize = 0x010;
 const VIRTIO_MMIO_DRIVER_FEATURES: usize = 0x020;
+/// which 32 feature bits DRIVER_FEATURES writes: 0 the low, 1 the high
+const VIRTIO_MMIO_DRIVER_FEATURES_SEL: usize = 0x024;
+/// VIRTIO_F_VERSION_1 (feature bit 32), as bit 0 of the high word
+const VIRTIO_F_VERSION_1_HIGH: u32 = 1;
 /// select queue, write-only
 const VIRTIO_MMIO_QUEUE_SEL: usize = 0x030;
 /// max size of current queue, read-only
@@ -245,6 +249,14 @@ pub fn virtio_disk_init() {
         features &= !(1 << bit);
     }
     write_reg(VIRTIO_MMIO_DRIVER_FEATURES, features);
+    // Accept the modern interface (VIRTIO_F_VERSION_1) the driver speaks.
+    // QEMU runs a modern device without it, but then saves and restores
+    // the queue as a legacy one, whose rings follow the descriptors in one
+    // area: a VM restored from a snapshot would look for our separate avail
+    // and used pages in the wrong place.
+    write_reg(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    write_reg(VIRTIO_MMIO_DRIVER_FEATURES, VIRTIO_F_VERSION_1_HIGH);
+    write_reg(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 
     // tell device that feature negotiation is complete.
     status |= VIRTIO_CONFIG_S_FEATURES_OK;
