@@ -21,10 +21,11 @@ pub mod gradescope;
 pub mod human;
 pub mod json;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::{self, Failure, TestResult};
-use crate::lab::rubric::Rubric;
+use crate::lab::rubric::{GradescopeSettings, Rubric, Visibility};
 use crate::run::plan::Plan;
 use crate::run::session::{SessionEnd, SessionOutcome};
 use crate::shared::exit;
@@ -59,6 +60,11 @@ pub struct Report {
     /// For an instructor, not scored: why this result may not be what it
     /// seems (see [`Report::flag_for_review`]).
     pub review: Vec<ReviewFlag>,
+    /// How Gradescope shows the results, from the rubric.
+    pub gradescope: GradescopeSettings,
+    /// When Gradescope shows each test, by test name, for the tests whose
+    /// rubric entry sets `visibility`.
+    pub visibility: BTreeMap<String, Visibility>,
 }
 
 /// Whether the build ran in the build sandbox ([`crate::build::sandbox`]).
@@ -258,6 +264,12 @@ impl Report {
             execution_time,
             interrupted: false,
             review: Vec::new(),
+            gradescope: rubric.gradescope.clone(),
+            visibility: rubric
+                .tests
+                .iter()
+                .filter_map(|t| Some((t.name.clone(), t.visibility?)))
+                .collect(),
         }
     }
 
