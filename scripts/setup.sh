@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what xvlab needs when it is missing: QEMU (qemu-system-riscv64),
 # the Rust target the kernel is built for and, on Linux with apt, bubblewrap
-# for the build sandbox. Safe to run again.
+# for the build sandbox; and the test tools junitparser and shellcheck. Safe
+# to run again.
 set -euo pipefail
 
 TARGET=riscv64gc-unknown-none-elf
@@ -40,4 +41,20 @@ if ! rustc --print target-list >/dev/null 2>&1 || \
    [ ! -d "$(rustc --print sysroot)/lib/rustlib/$TARGET" ]; then
     echo "setup: adding the Rust target $TARGET"
     rustup target add "$TARGET"
+fi
+
+# Test tools: junitparser (a JUnit consumer the JUnit output is checked
+# with) and shellcheck (for the Gradescope bundle's scripts).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import junitparser' >/dev/null 2>&1; then
+    echo "setup: installing junitparser (pip)"
+    python3 -m pip install -q --disable-pip-version-check junitparser 2>/dev/null || \
+        python3 -m pip install -q --disable-pip-version-check --user --break-system-packages junitparser
+fi
+
+if ! command -v shellcheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+    echo "setup: installing shellcheck"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
 fi

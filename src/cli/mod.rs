@@ -24,7 +24,7 @@ use crate::grade::{self, GradeError, Options, Readiness};
 use crate::lab::assets::Assets;
 use crate::lab::rubric::{Rubric, RubricError};
 use crate::lab::{self, Lab, LabError};
-use crate::report::{gradescope, human, json};
+use crate::report::{gradescope, human, json, junit};
 use crate::run::plan::{Plan, PlanError, TestFilter, Token};
 use crate::run::qemu;
 use crate::run::session::{SessionEnd, SessionSpec, run_session};
@@ -120,6 +120,8 @@ pub enum Format {
     Json,
     /// Exactly Gradescope's results.json.
     Gradescope,
+    /// JUnit XML for CI systems: a testcase per rubric test.
+    Junit,
 }
 
 #[derive(Debug, Args)]
@@ -670,7 +672,7 @@ impl ReportTo {
     /// it says the same.
     fn write(&self, report: &crate::report::Report, note: Option<&str>) -> Result<(), Failure> {
         let on_terminal = self.output.is_none() && std::io::stdout().is_terminal();
-        let text = render(report, self.format, on_terminal);
+        let text = render(report, self.format, on_terminal)?;
         write_output(self.output.as_deref(), &text)?;
         if let Some(note) = note
             && !(on_terminal && self.format == Format::Human)
@@ -682,12 +684,13 @@ impl ReportTo {
 }
 
 /// A report in the chosen format (`color`: human format for a terminal).
-fn render(report: &crate::report::Report, format: Format, color: bool) -> String {
-    match format {
+fn render(report: &crate::report::Report, format: Format, color: bool) -> Result<String, Failure> {
+    Ok(match format {
         Format::Human => human::render_styled(report, human::Style::detect(color)),
         Format::Json => json::render(report),
         Format::Gradescope => gradescope::render(report),
-    }
+        Format::Junit => junit::render(report).map_err(|e| Failure::failed(e.exit_code(), &e))?,
+    })
 }
 
 /// Prepare and build a submission for run/qemu/build.
@@ -838,7 +841,7 @@ fn mutants_failure(e: MutantsError) -> Failure {
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
-    if args.format == Format::Gradescope {
+    if matches!(args.format, Format::Gradescope | Format::Junit) {
         return Err(Failure::new(
             exit::USAGE,
             "`mutants` writes `--format human` or `--format json`",

@@ -1,6 +1,7 @@
 //! Reports: the one result model of a grading run ([`Report`]) and its
 //! renderings, for a terminal ([`human`]), as native JSON ([`json`]) and as
-//! Gradescope's `results.json` ([`gradescope`]); and two gradings
+//! Gradescope's `results.json` ([`gradescope`]), as JUnit XML for CI
+//! ([`junit`]); and two gradings
 //! compared ([`diff`], for `xvlab diff`).
 //!
 //! The model holds what every rendering needs and nothing a rendering
@@ -20,6 +21,7 @@ pub mod diff;
 pub mod gradescope;
 pub mod human;
 pub mod json;
+pub mod junit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
