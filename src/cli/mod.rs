@@ -32,6 +32,7 @@ use crate::shared::exit::{self, chain};
 use crate::submission::Submission;
 use crate::submission::student::{self, StudentCopy, StudentError};
 
+mod autograder;
 mod diff;
 
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
@@ -88,6 +89,12 @@ pub enum Command {
     /// the transcripts that differ; exit code 0 if they do not differ, 115
     /// if they do.
     Diff(DiffArgs),
+    /// Write Gradescope's autograder bundle for a lab (a zip with
+    /// setup.sh, run_autograder and xvlab's sources).
+    GradescopeBundle(autograder::BundleArgs),
+    /// Grade the one submission in a Gradescope submission folder into
+    /// results.json (what the bundle's run_autograder runs).
+    Autograde(autograder::AutogradeArgs),
 }
 
 /// Where the build runs.
@@ -509,6 +516,8 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Mutants(args) => mutants_cmd(&assets, args).await,
         Command::Diff(args) => diff::run(&args),
+        Command::GradescopeBundle(args) => autograder::bundle_cmd(&assets, &args),
+        Command::Autograde(args) => autograder::autograde_cmd(&assets, args).await,
         Command::SelfTest(args) => {
             let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
             let rubric = load_rubric(&assets, &lab)?;
