@@ -243,3 +243,35 @@ fn a_folder_with_nothing_or_two_patches_is_refused_in_results_json() {
     );
     assert!(stderr.contains("so none was graded"), "{stderr}");
 }
+
+#[test]
+fn a_student_copy_uploaded_whole_is_graded() {
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("autograder.zip");
+    bundle(work.path(), &zip);
+    let source = work.path().join("source");
+    unpack(&zip, &source);
+    let submission = work.path().join("submission");
+    std::fs::create_dir(&submission).unwrap();
+    let copy = submission.join("my-lazy");
+    let init = Command::new(env!("CARGO_BIN_EXE_xvlab"))
+        .args(["init", "lazy"])
+        .arg(&copy)
+        .env_remove("XVLAB_HOME")
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let (stderr, v) = run_autograder(&source, &submission, work.path());
+    assert!(
+        stderr.contains(&format!("found a student copy in `{}`", copy.display())),
+        "{stderr}"
+    );
+    check_gradescope_fields(&v);
+    // The fake VMs pass the test rubric whatever the kernel: what matters
+    // is that the copy was found, built and graded.
+    assert_eq!(v["score"], 10, "{v:#}");
+}
