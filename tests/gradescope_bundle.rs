@@ -197,8 +197,9 @@ fn the_bundle_unpacked_elsewhere_grades_a_submission_folder() {
     assert_eq!(tests, [("echo hi", "passed"), ("work", "passed")]);
 }
 
-#[test]
-fn a_folder_with_nothing_or_two_patches_is_refused_in_results_json() {
+/// A work folder holding the bundle unpacked (`source`) and an empty
+/// submission folder.
+fn unpacked_bundle() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let work = tempfile::tempdir().unwrap();
     let zip = work.path().join("autograder.zip");
     bundle(work.path(), &zip);
@@ -206,6 +207,12 @@ fn a_folder_with_nothing_or_two_patches_is_refused_in_results_json() {
     unpack(&zip, &source);
     let submission = work.path().join("submission");
     std::fs::create_dir(&submission).unwrap();
+    (work, source, submission)
+}
+
+#[test]
+fn a_folder_with_nothing_or_two_patches_is_refused_in_results_json() {
+    let (work, source, submission) = unpacked_bundle();
 
     let (stderr, v) = run_autograder(&source, &submission, work.path());
     assert!(stderr.contains("found nothing to grade"), "{stderr}");
@@ -246,13 +253,7 @@ fn a_folder_with_nothing_or_two_patches_is_refused_in_results_json() {
 
 #[test]
 fn a_student_copy_uploaded_whole_is_graded() {
-    let work = tempfile::tempdir().unwrap();
-    let zip = work.path().join("autograder.zip");
-    bundle(work.path(), &zip);
-    let source = work.path().join("source");
-    unpack(&zip, &source);
-    let submission = work.path().join("submission");
-    std::fs::create_dir(&submission).unwrap();
+    let (work, source, submission) = unpacked_bundle();
     let copy = submission.join("my-lazy");
     let init = Command::new(env!("CARGO_BIN_EXE_xvlab"))
         .args(["init", "lazy"])
