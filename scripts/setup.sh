@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what xvlab needs when it is missing: QEMU (qemu-system-riscv64),
 # the Rust target the kernel is built for and, on Linux with apt, bubblewrap
-# for the build sandbox and chromium for the HTML report's browser test.
-# Safe to run again.
+# for the build sandbox. With --test (as scripts/test.sh runs it), also the
+# test suite's tools: chromium for the HTML report's browser test,
+# junitparser and shellcheck. Safe to run again.
 set -euo pipefail
+
+TEST_TOOLS=0
+if [ "${1:-}" = --test ]; then TEST_TOOLS=1; fi
 
 TARGET=riscv64gc-unknown-none-elf
 
@@ -44,13 +48,25 @@ if ! command -v bwrap >/dev/null 2>&1; then
     apt_install bubblewrap "the build sandbox"
 fi
 
-# Headless Chromium (Debian's package) for the HTML report's browser test.
-if ! [ -x /usr/bin/chromium ]; then
-    apt_install chromium "the HTML report's browser test"
-fi
-
 if ! rustc --print target-list >/dev/null 2>&1 || \
    [ ! -d "$(rustc --print sysroot)/lib/rustlib/$TARGET" ]; then
     echo "setup: adding the Rust target $TARGET"
     rustup target add "$TARGET"
+fi
+
+if [ "$TEST_TOOLS" = 1 ]; then
+    # Headless Chromium (Debian's package) for the HTML report's browser test.
+    if ! [ -x /usr/bin/chromium ]; then
+        apt_install chromium "the HTML report's browser test"
+    fi
+    # junitparser: a JUnit consumer the JUnit output is checked with.
+    if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import junitparser' >/dev/null 2>&1; then
+        echo "setup: installing junitparser (pip)"
+        python3 -m pip install -q --disable-pip-version-check junitparser 2>/dev/null || \
+            python3 -m pip install -q --disable-pip-version-check --user --break-system-packages junitparser
+    fi
+    # The Gradescope bundle's scripts are checked with shellcheck.
+    if ! command -v shellcheck >/dev/null 2>&1; then
+        apt_install shellcheck "the Gradescope bundle's script check"
+    fi
 fi

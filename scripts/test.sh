@@ -6,7 +6,7 @@
 # results, and the mutation analysis of the rubric (`xvlab mutants lazy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --test
 
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 step() { printf '\n== %s\n' "$*"; }

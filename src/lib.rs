@@ -20,11 +20,12 @@
 //!   a transcript.
 //! - [`check`]: the checks: the plan's tests applied to the transcripts.
 //! - [`report`]: the one result model of a grading and its renderings
-//!   (terminal, JSON, Gradescope, HTML).
+//!   (terminal, JSON, Gradescope, JUnit, HTML).
 //! - [`grade`]: the pipeline driven end to end, what a person sees while
 //!   it runs, and the two gradings of the grader: the self-test and
 //!   mutation analysis.
-//! - [`cli`]: the `xvlab` command line, and `xvlab doctor`.
+//! - [`cli`]: the `xvlab` command line, `xvlab doctor`, and Gradescope's
+//!   autograder bundle.
 //! - [`shared`]: what every stage uses: exit codes, child process groups,
 //!   temporary directories.
 //!

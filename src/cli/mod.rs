@@ -25,7 +25,7 @@ use crate::grade::{self, GradeError, Options, Readiness};
 use crate::lab::assets::Assets;
 use crate::lab::rubric::{Rubric, RubricError};
 use crate::lab::{self, Lab, LabError};
-use crate::report::{gradescope, html, human, json};
+use crate::report::{gradescope, html, human, json, junit};
 use crate::run::plan::{Plan, PlanError, TestFilter, Token};
 use crate::run::qemu;
 use crate::run::session::{SessionEnd, SessionSpec, run_session};
@@ -33,6 +33,7 @@ use crate::shared::exit::{self, chain};
 use crate::submission::Submission;
 use crate::submission::student::{self, StudentCopy, StudentError};
 
+mod autograder;
 mod diff;
 
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
@@ -89,6 +90,12 @@ pub enum Command {
     /// the transcripts that differ; exit code 0 if they do not differ, 115
     /// if they do.
     Diff(DiffArgs),
+    /// Write Gradescope's autograder bundle for a lab (a zip with
+    /// setup.sh, run_autograder and xvlab's sources).
+    GradescopeBundle(autograder::BundleArgs),
+    /// Grade the one submission in a Gradescope submission folder into
+    /// results.json (what the bundle's run_autograder runs).
+    Autograde(autograder::AutogradeArgs),
 }
 
 /// Where the build runs.
@@ -124,6 +131,8 @@ pub enum Format {
     /// One self-contained web page: summary, test table, failed tests'
     /// consoles, and diffs against the reference solution's consoles.
     Html,
+    /// JUnit XML for CI systems: a testcase per rubric test.
+    Junit,
 }
 
 #[derive(Debug, Args)]
@@ -511,6 +520,8 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Mutants(args) => mutants_cmd(&assets, args).await,
         Command::Diff(args) => diff::run(&args),
+        Command::GradescopeBundle(args) => autograder::bundle_cmd(&assets, &args),
+        Command::Autograde(args) => autograder::autograde_cmd(&assets, args).await,
         Command::SelfTest(args) => {
             let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
             let rubric = load_rubric(&assets, &lab)?;
@@ -724,7 +735,7 @@ impl ReportTo {
     /// it says the same.
     fn write(&self, report: &crate::report::Report, note: Option<&str>) -> Result<(), Failure> {
         let on_terminal = self.output.is_none() && std::io::stdout().is_terminal();
-        let text = render(report, self.format, on_terminal);
+        let text = render(report, self.format, on_terminal)?;
         self.write_text(&text, note, on_terminal && self.format == Format::Human)
     }
 
@@ -742,8 +753,8 @@ impl ReportTo {
 }
 
 /// A report in the chosen format (`color`: human format for a terminal).
-fn render(report: &crate::report::Report, format: Format, color: bool) -> String {
-    match format {
+fn render(report: &crate::report::Report, format: Format, color: bool) -> Result<String, Failure> {
+    Ok(match format {
         Format::Human => human::render_styled(report, human::Style::detect(color)),
         Format::Json => json::render(report),
         Format::Gradescope => gradescope::render(report),
@@ -754,7 +765,8 @@ fn render(report: &crate::report::Report, format: Format, color: bool) -> String
             consoles: &html::Consoles::default(),
             reference: None,
         }),
-    }
+        Format::Junit => junit::render(report).map_err(|e| Failure::failed(e.exit_code(), &e))?,
+    })
 }
 
 /// Prepare and build a submission for run/qemu/build.
@@ -905,7 +917,10 @@ fn mutants_failure(e: MutantsError) -> Failure {
 }
 
 async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> {
-    if matches!(args.format, Format::Gradescope | Format::Html) {
+    if matches!(
+        args.format,
+        Format::Gradescope | Format::Html | Format::Junit
+    ) {
         return Err(Failure::new(
             exit::USAGE,
             "`mutants` writes `--format human` or `--format json`",

@@ -35,6 +35,12 @@
 //! points = 4
 //! match = ['^test {case}: OK \[{token}\]$']
 //! no_match = ['^FAILED -- lost some free pages']
+//! visibility = "after_due_date"   # optional; Gradescope's, see below
+//!
+//! [gradescope]                 # optional; how Gradescope shows results
+//! output_format = "md"         # text, html, simple_format, md or ansi
+//! stdout_visibility = "hidden" # hidden, visible, after_due_date or
+//!                              # after_published
 //! ```
 //!
 //! Sessions say what to run, tests say what to look for in what ran. A test
@@ -69,6 +75,12 @@
 //! the program's sealed start line, is forgery and fails the session's
 //! tests (see `check`). Each name must be the first word of some session's
 //! command, at most 13 bytes of lowercase letters, digits, `_` or `-`.
+//!
+//! `visibility` (per test) and the `[gradescope]` table only change
+//! Gradescope's `results.json` ([`Visibility`], [`OutputFormat`]): a test
+//! that is `hidden` or shown `after_due_date` is still graded and scored.
+//! Left out, the field is left out of `results.json` too, and Gradescope's
+//! defaults (and the assignment's settings) apply.
 //!
 //! Validation collects every problem, each naming its session or test and
 //! field, so one `check-rubric` run shows all of them. Expanding a rubric
@@ -120,6 +132,115 @@ pub struct Rubric {
     pub tests: Vec<Test>,
     /// How the reference solution's durations become VM deadlines.
     pub deadlines: Scaling,
+    /// How Gradescope shows the results (the `[gradescope]` table).
+    pub gradescope: GradescopeSettings,
+}
+
+/// The `[gradescope]` table: report-level fields of `results.json`; each
+/// `None` is left out, so Gradescope's default applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GradescopeSettings {
+    /// How Gradescope formats the `output` texts.
+    pub output_format: Option<OutputFormat>,
+    /// When students see the autograder's standard output.
+    pub stdout_visibility: Option<Visibility>,
+}
+
+/// Gradescope's visibility of a test (or of the autograder's output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Always shown.
+    Visible,
+    /// Shown to instructors only.
+    Hidden,
+    /// Shown once the assignment's due date has passed.
+    AfterDueDate,
+    /// Shown once the grades are published.
+    AfterPublished,
+}
+
+/// How Gradescope formats the `output` texts of `results.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Html,
+    /// Gradescope's "simple format": text with paragraphs and URLs.
+    SimpleFormat,
+    /// Markdown.
+    Md,
+    /// Text with terminal colour escapes.
+    Ansi,
+}
+
+/// A closed set of words a rubric field takes: parsing with a message
+/// that lists them.
+trait Word: Sized + Copy + 'static {
+    const ALL: &'static [Self];
+    fn as_str(self) -> &'static str;
+
+    /// `text` as one of [`Word::ALL`], or a problem naming `what` and the
+    /// words it may be.
+    fn parse(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Self> {
+        let found = Self::ALL.iter().copied().find(|w| w.as_str() == text);
+        if found.is_none() {
+            let known: Vec<&str> = Self::ALL.iter().map(|w| w.as_str()).collect();
+            problems.push(format!(
+                "{what} = \"{text}\" is not one of {}",
+                known.join(", ")
+            ));
+        }
+        found
+    }
+}
+
+impl Word for Visibility {
+    const ALL: &'static [Self] = &[
+        Visibility::Visible,
+        Visibility::Hidden,
+        Visibility::AfterDueDate,
+        Visibility::AfterPublished,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Visible => "visible",
+            Visibility::Hidden => "hidden",
+            Visibility::AfterDueDate => "after_due_date",
+            Visibility::AfterPublished => "after_published",
+        }
+    }
+}
+
+impl Word for OutputFormat {
+    const ALL: &'static [Self] = &[
+        OutputFormat::Text,
+        OutputFormat::Html,
+        OutputFormat::SimpleFormat,
+        OutputFormat::Md,
+        OutputFormat::Ansi,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Text => "text",
+            OutputFormat::Html => "html",
+            OutputFormat::SimpleFormat => "simple_format",
+            OutputFormat::Md => "md",
+            OutputFormat::Ansi => "ansi",
+        }
+    }
+}
+
+impl Visibility {
+    /// The word Gradescope (and the rubric) uses.
+    pub fn as_str(self) -> &'static str {
+        Word::as_str(self)
+    }
+}
+
+impl OutputFormat {
+    /// The word Gradescope (and the rubric) uses.
+    pub fn as_str(self) -> &'static str {
+        Word::as_str(self)
+    }
 }
 
 /// One kind of VM run, with defaults resolved.
@@ -157,6 +278,8 @@ pub struct Test {
     pub matches: Vec<String>,
     /// Regex templates that must match no output line.
     pub no_matches: Vec<String>,
+    /// When Gradescope shows the test to students (`None`: its default).
+    pub visibility: Option<Visibility>,
 }
 
 /// Which of a session's VMs a test reads.
@@ -403,6 +526,15 @@ struct RawRubric {
     sessions: Vec<RawSession>,
     #[serde(default, rename = "test")]
     tests: Vec<RawTest>,
+    #[serde(default)]
+    gradescope: RawGradescope,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGradescope {
+    output_format: Option<String>,
+    stdout_visibility: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -445,6 +577,7 @@ struct RawTest {
     matches: Vec<String>,
     #[serde(default)]
     no_match: Vec<String>,
+    visibility: Option<String>,
 }
 
 /// Checks `raw` and resolves defaults, pushing one message per problem.
@@ -517,6 +650,18 @@ fn validate(raw: RawRubric, problems: &mut Vec<String>) -> Rubric {
     }
 
     check_sealed_programs(&raw.sealed_programs, &sessions, problems);
+    let gradescope = GradescopeSettings {
+        output_format: raw
+            .gradescope
+            .output_format
+            .as_deref()
+            .and_then(|w| OutputFormat::parse(w, "`gradescope.output_format`", problems)),
+        stdout_visibility: raw
+            .gradescope
+            .stdout_visibility
+            .as_deref()
+            .and_then(|w| Visibility::parse(w, "`gradescope.stdout_visibility`", problems)),
+    };
 
     Rubric {
         lab: raw.lab,
@@ -526,6 +671,7 @@ fn validate(raw: RawRubric, problems: &mut Vec<String>) -> Rubric {
         sessions,
         tests,
         deadlines: defaults.deadlines,
+        gradescope,
     }
 }
 
@@ -829,6 +975,11 @@ fn validate_test(rt: RawTest, sessions: &[Session], problems: &mut Vec<String>) 
         );
     }
 
+    let visibility = rt
+        .visibility
+        .as_deref()
+        .and_then(|w| Visibility::parse(w, &format!("{what}: `visibility`"), problems));
+
     Some(Test {
         name: rt.name,
         session: rt.session,
@@ -836,6 +987,7 @@ fn validate_test(rt: RawTest, sessions: &[Session], problems: &mut Vec<String>) 
         points: rt.points,
         matches: rt.matches,
         no_matches: rt.no_match,
+        visibility,
     })
 }
 
@@ -1000,6 +1152,46 @@ match = ['^ALL TESTS PASSED \[{token}\]$']
             Err(e @ RubricError::Syntax { .. }) => e.to_string(),
             other => panic!("expected a syntax error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn gradescope_fields_are_optional_and_read_when_set() {
+        let r = parse(SMALL).unwrap();
+        assert_eq!(r.gradescope, GradescopeSettings::default());
+        assert!(r.tests.iter().all(|t| t.visibility.is_none()));
+        let text = SMALL.replacen(
+            "points = 3\n",
+            "points = 3\nvisibility = \"after_due_date\"\n",
+            1,
+        ) + "\n[gradescope]\noutput_format = \"md\"\nstdout_visibility = \"hidden\"\n";
+        let r = parse(&text).unwrap();
+        let vis: Vec<_> = r.tests.iter().map(|t| t.visibility).collect();
+        assert_eq!(vis, [None, Some(Visibility::AfterDueDate), None]);
+        assert_eq!(r.gradescope.output_format, Some(OutputFormat::Md));
+        assert_eq!(r.gradescope.stdout_visibility, Some(Visibility::Hidden));
+        assert_eq!(OutputFormat::SimpleFormat.as_str(), "simple_format");
+        assert_eq!(Visibility::AfterPublished.as_str(), "after_published");
+    }
+
+    #[test]
+    fn unknown_gradescope_words_are_named_with_the_choices() {
+        assert_eq!(
+            problem_after("points = 3\n", "points = 3\nvisibility = \"secret\"\n"),
+            "test `usertests: sbrkarg`: `visibility` = \"secret\" is not one of visible, hidden, after_due_date, after_published"
+        );
+        let ps = problems(&format!(
+            "{SMALL}\n[gradescope]\noutput_format = \"markdown\"\nstdout_visibility = \"never\"\n"
+        ));
+        assert_eq!(
+            ps,
+            [
+                "`gradescope.output_format` = \"markdown\" is not one of text, html, simple_format, md, ansi",
+                "`gradescope.stdout_visibility` = \"never\" is not one of visible, hidden, after_due_date, after_published",
+            ]
+        );
+        // A misspelt field of the table is a syntax error, as elsewhere.
+        let e = syntax_error(&format!("{SMALL}\n[gradescope]\noutput = \"md\"\n"));
+        assert!(e.contains("output"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reports: the one result model of a grading run ([`Report`]) and its
 //! renderings, for a terminal ([`human`]), as a web page ([`html`]), as
-//! native JSON ([`json`]) and as
-//! Gradescope's `results.json` ([`gradescope`]); and two gradings
+//! native JSON ([`json`]), as Gradescope's `results.json`
+//! ([`gradescope`]) and as JUnit XML for CI ([`junit`]); and two gradings
 //! compared ([`diff`], for `xvlab diff`).
 //!
 //! The model holds what every rendering needs and nothing a rendering
@@ -22,11 +22,13 @@ pub mod gradescope;
 pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::check::{self, Failure, TestResult};
-use crate::lab::rubric::Rubric;
+use crate::lab::rubric::{GradescopeSettings, Rubric, Visibility};
 use crate::run::plan::Plan;
 use crate::run::session::{SessionEnd, SessionOutcome};
 use crate::shared::exit;
@@ -61,6 +63,11 @@ pub struct Report {
     /// For an instructor, not scored: why this result may not be what it
     /// seems (see [`Report::flag_for_review`]).
     pub review: Vec<ReviewFlag>,
+    /// How Gradescope shows the results, from the rubric.
+    pub gradescope: GradescopeSettings,
+    /// When Gradescope shows each test, by test name, for the tests whose
+    /// rubric entry sets `visibility`.
+    pub visibility: BTreeMap<String, Visibility>,
 }
 
 /// Whether the build ran in the build sandbox ([`crate::build::sandbox`]).
@@ -260,6 +267,12 @@ impl Report {
             execution_time,
             interrupted: false,
             review: Vec::new(),
+            gradescope: rubric.gradescope.clone(),
+            visibility: rubric
+                .tests
+                .iter()
+                .filter_map(|t| Some((t.name.clone(), t.visibility?)))
+                .collect(),
         }
     }
 
