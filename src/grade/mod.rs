@@ -34,6 +34,7 @@
 //! Everything the user sees while it runs goes through [`Reporter`] events.
 
 pub mod mutants;
+pub mod pool;
 pub mod progress;
 pub mod selftest;
 
