@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::grade::progress::Progress;
+use crate::lab::Lab;
+use crate::lab::assets::{AssetError, Assets};
 
 /// A resume key: a 128-bit hash, as 32 hex digits, of everything that
 /// decides a result — for a mutant its patch, the solution, the rubric,
@@ -133,6 +135,35 @@ impl Store {
         let tmp = self.dir.join(format!(".{}.tmp", key.as_str()));
         std::fs::write(&tmp, json)?;
         std::fs::rename(&tmp, self.path(key))
+    }
+}
+
+/// How a list of submissions is graded, whatever they are.
+#[derive(Clone, Debug)]
+pub struct ManyOptions {
+    /// How each one is graded; `jobs` is the VMs at once over all of them.
+    pub grading: crate::grade::Options,
+    /// `--test` patterns: only these tests grade them.
+    pub tests: Vec<String>,
+    /// Grade every one again, ignoring kept results.
+    pub force: bool,
+}
+
+impl ManyOptions {
+    /// The pool these options grade on.
+    pub fn pool<'a>(
+        &self,
+        store: &'a Store,
+        progress: &'a Progress,
+        cancel: &'a CancellationToken,
+    ) -> Pool<'a> {
+        Pool {
+            store,
+            jobs: self.grading.jobs,
+            force: self.force,
+            progress,
+            cancel,
+        }
     }
 }
 
@@ -252,6 +283,40 @@ impl Pool<'_> {
             None => Ok(()),
         }
     }
+}
+
+/// The hash state of a lab's material — `lab.toml`, the rubric (its
+/// text, given), the reference solution, the reference durations (they set
+/// the deadlines), the starter tree with its test programs — and the test
+/// selection: what, besides the submission, decides a grading's result.
+pub fn material(
+    assets: &Assets,
+    lab: &Lab,
+    rubric_text: &str,
+    tests: &[String],
+) -> Result<KeyBase, AssetError> {
+    let mut base = KeyBase::new();
+    base.add("rubric", rubric_text.as_bytes());
+    base.add("tests", tests.join("\n").as_bytes());
+    let optional = [
+        format!("labs/{}/lab.toml", lab.name),
+        format!("grading/{}/solution.patch", lab.name),
+        crate::lab::deadline::references_path(&lab.name),
+    ];
+    let mut files = assets.list(&lab.starter)?;
+    files.sort();
+    for (file, required) in optional
+        .into_iter()
+        .map(|f| (f, false))
+        .chain(files.into_iter().map(|f| (f, true)))
+    {
+        match assets.read(&file) {
+            Ok(bytes) => base.add(&file, &bytes),
+            Err(AssetError::NotFound { .. }) if !required => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(base)
 }
 
 /// The store's folder for `kind` (`mutants`) of `lab` in a cache.

@@ -16,7 +16,7 @@ use super::equivalent::{self, Entry, Equivalents};
 use super::listing::{self, ListingError, Mutant};
 use super::outcome::{self, Outcome};
 use crate::build::kbuild::BuildCache;
-use crate::grade::pool::{self, Item, KeyBase, Pool, Store};
+use crate::grade::pool::{self, Item, KeyBase, ManyOptions, Store};
 use crate::grade::progress::Progress;
 use crate::grade::{self, GradeError, Options};
 use crate::lab::Lab;
@@ -66,13 +66,8 @@ impl MutantsError {
 /// How to run the analysis.
 #[derive(Clone, Debug)]
 pub struct MutantsOptions {
-    /// How each mutant is graded (`fail_fast` is forced on); `jobs` is the
-    /// number of VMs at once over all gradings.
-    pub grading: Options,
-    /// `--test` patterns: only these tests judge the mutants.
-    pub tests: Vec<String>,
-    /// Grade every mutant again, ignoring kept results.
-    pub force: bool,
+    /// How the mutants are graded (`fail_fast` is forced on).
+    pub many: ManyOptions,
     /// Grade only this many mutants, spread evenly over the listing.
     pub sample: Option<usize>,
 }
@@ -203,36 +198,17 @@ pub fn sample(mutants: Vec<Mutant>, count: usize) -> Vec<Mutant> {
 }
 
 /// Everything but the mutant that decides its outcome (see
-/// [`pool::Key`]).
+/// [`pool::Key`]): the lab's material and the test selection.
 pub fn key_base(
     assets: &Assets,
     lab: &Lab,
     rubric_text: &str,
     tests: &[String],
 ) -> Result<KeyBase, MutantsError> {
-    let err = |source| MutantsError::Assets {
+    pool::material(assets, lab, rubric_text, tests).map_err(|source| MutantsError::Assets {
         lab: lab.name.clone(),
         source,
-    };
-    let mut base = KeyBase::new();
-    base.add("solution", &solution(assets, &lab.name)?);
-    base.add("rubric", rubric_text.as_bytes());
-    base.add("tests", tests.join("\n").as_bytes());
-    let durations = crate::lab::deadline::references_path(&lab.name);
-    match assets.read(&durations) {
-        Ok(bytes) => base.add("durations", &bytes),
-        Err(AssetError::NotFound { .. }) => {}
-        Err(e) => return Err(err(e)),
-    }
-    // The starter tree: the test programs and everything the mutant is
-    // built with.
-    let mut files = assets.list(&lab.starter).map_err(err)?;
-    files.sort();
-    for file in files {
-        let bytes = assets.read(&file).map_err(err)?;
-        base.add(&file, &bytes);
-    }
-    Ok(base)
+    })
 }
 
 /// What every grading of the run shares.
@@ -267,17 +243,17 @@ pub async fn run(
     let started = Instant::now();
     let (rubric, rubric_text) = rubric;
     let equivalents = equivalents(assets, &lab.name)?;
-    let filter = TestFilter::new(&options.tests)?;
+    let filter = TestFilter::new(&options.many.tests)?;
     // Fail early on a pattern that matches no test.
     Plan::new(rubric, Token::random()?, &filter)?;
-    let base = key_base(assets, lab, rubric_text, &options.tests)?;
+    let base = key_base(assets, lab, rubric_text, &options.many.tests)?;
     let store = Store::new(pool::cache_dir(cache.root(), "mutants", &lab.name));
     let references = grade::load_references(assets, &lab.name)?;
     let solution = solution(assets, &lab.name)?;
     let grading = Options {
         fail_fast: true,
         keep: None,
-        ..options.grading.clone()
+        ..options.many.grading.clone()
     };
     let context = Context {
         assets,
@@ -309,13 +285,7 @@ pub async fn run(
             item: mutant,
         })
         .collect();
-    let pool = Pool {
-        store: &store,
-        jobs: options.grading.jobs,
-        force: options.force,
-        progress,
-        cancel,
-    };
+    let pool = options.many.pool(&store, progress, cancel);
     let ran = pool
         .run(
             items,
