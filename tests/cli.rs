@@ -1745,3 +1745,36 @@ fn shards_of_the_ci_and_slurm_examples_merge_into_the_unsharded_gradebook_byte_f
     );
     assert_eq!(read(&slurm.join("class/gradebook.csv")), expected);
 }
+
+#[test]
+fn a_grader_fault_is_retried_listed_and_graded_again_by_the_next_run() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, _) = class(dir.path());
+    let out = dir.path().join("out");
+    // An emulator that cannot be started: every VM is a grader fault.
+    let broken = dir.path().join("qemu-system-riscv64");
+    std::fs::write(&broken, "not a program\n").unwrap();
+    let args = [class.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let mut all = vec!["grade-all", "lazy", "--jobs", "2"];
+    all.extend_from_slice(&args);
+    let mut run = Run::new(&home, "shell").args(&all);
+    run.cmd.env("XVLAB_QEMU", &broken);
+    let (o, left) = run.output();
+    assert_eq!(o.status.code(), Some(116), "{}\n{}", stdout(&o), stderr(&o));
+    let book = read(&out.join("gradebook.csv"));
+    assert!(book.contains("\nalice,,,,0,10,grader_fault,"), "{book}");
+    assert!(book.contains("\ncarol,,,,0,10,refused,"), "{book}");
+    let summary = stdout(&o);
+    assert!(
+        summary.contains("grader faults (not graded; rerun to grade them again):\n  alice: "),
+        "{summary}"
+    );
+    left.assert_no_temp_left();
+
+    // With QEMU back, only the three faulted submissions are graded.
+    let (o, _) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("3 of 5 graded now"), "{}", stdout(&o));
+    assert!(read(&out.join("gradebook.csv")).contains("\nalice,,,,10,10,graded,"));
+}
