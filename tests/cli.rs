@@ -1778,3 +1778,117 @@ fn a_grader_fault_is_retried_listed_and_graded_again_by_the_next_run() {
     assert!(stdout(&o).contains("3 of 5 graded now"), "{}", stdout(&o));
     assert!(read(&out.join("gradebook.csv")).contains("\nalice,,,,10,10,graded,"));
 }
+
+/// The real QEMU on PATH; `None` (the test skips) if it is not installed,
+/// unless `XVLAB_REQUIRE_QEMU` is set, as CI sets it.
+fn real_qemu() -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("qemu-system-riscv64"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("XVLAB_REQUIRE_QEMU").is_none(),
+            "qemu-system-riscv64 is required (XVLAB_REQUIRE_QEMU is set)"
+        );
+    }
+    found
+}
+
+#[test]
+fn under_real_qemu_the_gradebook_rows_are_the_solo_gradings_results() {
+    let Some(qemu) = real_qemu() else {
+        return;
+    };
+    let home = Home::new("10s");
+    // Deadlines from the rubric alone: the reference durations are for
+    // the real rubric's sessions.
+    let _ = std::fs::remove_file(home.path().join("grading/lazy/durations.toml"));
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("class");
+    std::fs::create_dir_all(&class).unwrap();
+    let mut solo: Vec<(&str, Vec<String>)> = Vec::new();
+    for (id, patch) in [
+        ("solution", repo().join("grading/lazy/solution.patch")),
+        (
+            "refused",
+            repo().join("grading/lazy/mutants/touches-user.patch"),
+        ),
+        (
+            "unbuilt",
+            repo().join("grading/lazy/mutants/does-not-compile.patch"),
+        ),
+        (
+            "hangs",
+            repo().join("grading/lazy/mutants/hangs-at-boot.patch"),
+        ),
+    ] {
+        let to = class.join(format!("{id}.patch"));
+        std::fs::copy(patch, &to).unwrap();
+        solo.push((id, vec!["--patch".into(), to.display().to_string()]));
+    }
+    // The starter, as a student copy.
+    let starter = class.join("starter");
+    let (o, _) = Run::new(&home, "shell")
+        .args(&["init", "lazy", starter.to_str().unwrap()])
+        .output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    solo.push((
+        "starter",
+        vec!["--tree".into(), starter.display().to_string()],
+    ));
+
+    let with_qemu = |args: &[&str]| {
+        let mut run = Run::new(&home, "shell").args(args);
+        run.cmd
+            .env("XVLAB_QEMU", &qemu)
+            .env_remove("FAKE_QEMU_MODE");
+        run.output()
+    };
+    let out = dir.path().join("out");
+    let (o, left) = with_qemu(&[
+        "grade-all",
+        "lazy",
+        "--jobs",
+        "1",
+        class.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    left.assert_no_temp_left();
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    let rows = summary["students"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for (id, args) in &solo {
+        let mut all = vec!["grade", "lazy", "--jobs", "1", "--format", "json"];
+        all.extend(args.iter().map(String::as_str));
+        let (o, _) = with_qemu(&all);
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{id}: {e}: {}", stderr(&o)));
+        let row = rows.iter().find(|r| r["id"] == *id).unwrap();
+        for field in ["score", "max_score", "status"] {
+            assert_eq!(row[field], report[field], "{id}: {field}");
+        }
+        let scores = |tests: &serde_json::Value| -> Vec<(String, u64)> {
+            tests
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["name"].as_str().unwrap().to_string(),
+                        t["score"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(scores(&row["tests"]), scores(&report["tests"]), "{id}");
+    }
+    let status = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status("solution"), "graded");
+    assert_eq!(status("refused"), "refused");
+    assert_eq!(status("unbuilt"), "not_built");
+    let hangs = rows.iter().find(|r| r["id"] == "hangs").unwrap();
+    assert_eq!(hangs["score"], 0, "{hangs}");
+}
