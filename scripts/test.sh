@@ -19,6 +19,9 @@ step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 (cd reference-kernel && cargo clippy --all-targets --locked -- -D warnings)
 
+step "examples (bash -n, shellcheck, actionlint)"
+bash scripts/lint-examples.sh
+
 step "kernel unit tests (host)"
 (cd reference-kernel && cargo test --locked --target "$HOST" --bin kernel)
 

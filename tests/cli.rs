@@ -1473,3 +1473,468 @@ fn keep_into_a_folder_that_is_not_empty_is_refused_and_left_alone() {
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "old\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// A class folder: the solution twice (a patch, and an mbox with its own
+/// header), a patch that touches a user program (refused), one that does
+/// not compile, and a student folder holding a patch; beside it a
+/// Gradescope export of one submission with its metadata.
+fn class(dir: &Path) -> (PathBuf, PathBuf) {
+    let solution = std::fs::read_to_string(solution()).unwrap();
+    let class = dir.join("class");
+    std::fs::create_dir_all(class.join("erin")).unwrap();
+    std::fs::write(class.join("alice.patch"), &solution).unwrap();
+    std::fs::write(
+        class.join("bob.mbox"),
+        format!("From: Bob <bob@example.edu>\nSubject: lazy\n\n{solution}"),
+    )
+    .unwrap();
+    for (id, mutant) in [("carol", "touches-user"), ("dave", "does-not-compile")] {
+        std::fs::copy(
+            repo().join(format!("grading/lazy/mutants/{mutant}.patch")),
+            class.join(format!("{id}.patch")),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        class.join("erin/0001-lazy.patch"),
+        format!("Subject: erin\n\n{solution}"),
+    )
+    .unwrap();
+    let export = dir.join("export");
+    std::fs::create_dir_all(export.join("submission_7")).unwrap();
+    std::fs::write(
+        export.join("submission_7/lazy.patch"),
+        format!("Subject: frank\n\n{solution}"),
+    )
+    .unwrap();
+    std::fs::write(
+        export.join("submission_metadata.yml"),
+        "submission_7:\n  :submitters:\n  - :name: Frank Example\n    :sid: '42'\n    :email: frank@example.edu\n  :score: 0.0\n",
+    )
+    .unwrap();
+    (class, export)
+}
+
+fn grade_all(home: &Home, args: &[&str]) -> (Output, Leftovers) {
+    let mut all = vec!["grade-all", "lazy", "--jobs", "2"];
+    all.extend_from_slice(args);
+    Run::new(home, "shell").args(&all).output()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_class_is_graded_in_one_command_and_a_rerun_grades_nothing_again() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, export) = class(dir.path());
+    let out = dir.path().join("out");
+    let args = [
+        class.to_str().unwrap(),
+        export.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    let (o, left) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let book = read(&out.join("gradebook.csv"));
+    assert_eq!(
+        book,
+        "id,name,email,sid,score,max,status,review,echo hi,work\n\
+         alice,,,,10,10,graded,,5,5\n\
+         bob,,,,10,10,graded,,5,5\n\
+         carol,,,,0,10,refused,,0,0\n\
+         dave,,,,0,10,not_built,,0,0\n\
+         erin,,,,10,10,graded,,5,5\n\
+         submission_7,Frank Example,frank@example.edu,42,10,10,graded,,5,5\n"
+    );
+    // Each student's reports are what `grade` writes.
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.join("students/carol/report.json"))).unwrap();
+    assert_eq!(report["status"], "refused");
+    assert_eq!(report["build"]["exit_code"], 102);
+    let results: serde_json::Value =
+        serde_json::from_str(&read(&out.join("students/alice/results.json"))).unwrap();
+    assert_eq!(results["score"], 10);
+    let summary = stdout(&o);
+    assert!(
+        summary.contains("refused:\n  carol: patch 1 (carol.patch) changes `user/"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("did not build:\n  dave: error"),
+        "{summary}"
+    );
+    assert!(summary.contains("6 of 6 graded now"), "{summary}");
+    left.assert_no_vm_left();
+    left.assert_no_temp_left();
+
+    let (o, left) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("0 of 6 graded now"), "{}", stdout(&o));
+    assert!(left.groups().is_empty(), "a rerun boots no VM");
+    assert_eq!(read(&out.join("gradebook.csv")), book);
+}
+
+#[test]
+fn class_inputs_that_cannot_be_used_get_one_clear_message_and_exit_2() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, _) = class(dir.path());
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(class.join("alice.patch"), other.join("alice.diff")).unwrap();
+    let out = dir.path().join("out");
+    let (o, _) = grade_all(
+        &home,
+        &[
+            class.to_str().unwrap(),
+            other.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the id `alice` is both"),
+        "{}",
+        stderr(&o)
+    );
+    let missing = dir.path().join("missing");
+    let (o, _) = grade_all(
+        &home,
+        &[missing.to_str().unwrap(), "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("failed to read"), "{}", stderr(&o));
+    let (o, _) = grade_all(
+        &home,
+        &[
+            class.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--partition",
+            "hash:4/3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing graded, nothing written");
+}
+
+#[test]
+fn an_interrupted_class_keeps_what_finished_and_a_rerun_completes_the_same_gradebook() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, _) = class(dir.path());
+    let out = dir.path().join("out");
+    let args = [
+        "grade-all",
+        "lazy",
+        "--jobs",
+        "2",
+        class.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let Run { mut cmd, tmp, pids } = Run::new(&home, "shell").args(&args);
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // SIGTERM (as a job scheduler sends it) once a first result is kept.
+    let kept = out.join("kept");
+    let count = || {
+        std::fs::read_dir(&kept)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while count() == 0 {
+        assert!(Instant::now() < deadline, "nothing was graded");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let finished = count();
+    assert!(finished < 5, "{finished} of 5 finished before SIGTERM");
+    assert!(
+        stderr(&o).contains("run the same command again"),
+        "{}",
+        stderr(&o)
+    );
+    Leftovers {
+        pids,
+        tmp: tmp.path().join("tmp"),
+        _keep: tmp,
+    }
+    .assert_no_vm_left();
+
+    let (o, left) = Run::new(&home, "shell").args(&args).output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let now = format!("{} of 5 graded now", 5 - finished);
+    assert!(stdout(&o).contains(&now), "{now}: {}", stdout(&o));
+    left.assert_no_vm_left();
+    // The same gradebook as a run that was never interrupted.
+    let fresh = dir.path().join("fresh");
+    let (o, _) = grade_all(
+        &home,
+        &[class.to_str().unwrap(), "-o", fresh.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for file in ["gradebook.csv", "summary.json"] {
+        assert_eq!(read(&out.join(file)), read(&fresh.join(file)), "{file}");
+    }
+}
+
+/// The line of the GitHub Actions workflow that grades a shard, for shard
+/// `k` (its `${{ matrix.shard }}` filled in).
+fn workflow_shard_command(k: u32) -> String {
+    let workflow = read(&repo().join("examples/github-actions/grade-class.yml"));
+    let line = workflow
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("run: bash examples/class.sh shard"))
+        .expect("the workflow grades its shard with examples/class.sh");
+    format!(
+        "bash examples/class.sh shard{}",
+        line.replace("${{ matrix.shard }}", &k.to_string())
+    )
+}
+
+#[test]
+fn shards_of_the_ci_and_slurm_examples_merge_into_the_unsharded_gradebook_byte_for_byte() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, _) = class(dir.path());
+    let whole = dir.path().join("whole");
+    let (o, _) = grade_all(
+        &home,
+        &[class.to_str().unwrap(), "-o", whole.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let expected = read(&whole.join("gradebook.csv"));
+
+    // GitHub Actions: the workflow's own command lines, run where the
+    // checkout would be (the class in submissions/).
+    let ci = dir.path().join("ci");
+    std::fs::create_dir_all(&ci).unwrap();
+    std::os::unix::fs::symlink(repo().join("examples"), ci.join("examples")).unwrap();
+    std::os::unix::fs::symlink(&class, ci.join("submissions")).unwrap();
+    let shell = |cwd: &Path, script: &str, env: &[(&str, String)]| {
+        let mut run = Run::new(&home, "shell");
+        run.cmd = Command::new("bash");
+        run.cmd
+            .args(["-c", script])
+            .current_dir(cwd)
+            .env("XVLAB", env!("CARGO_BIN_EXE_xvlab"))
+            .env("XVLAB_HOME", home.path())
+            .env("XVLAB_QEMU", fake_qemu())
+            .env("XVLAB_CACHE", cache_dir())
+            .env("FAKE_QEMU_MODE", "shell")
+            .env("JOBS", "2");
+        for (k, v) in env {
+            run.cmd.env(k, v);
+        }
+        let (o, left) = run.output();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{script}: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        left.assert_no_vm_left();
+    };
+    for k in 1..=3 {
+        shell(&ci, &workflow_shard_command(k), &[]);
+    }
+    shell(&ci, "bash examples/class.sh merge out", &[]);
+    assert_eq!(read(&ci.join("out/class/gradebook.csv")), expected);
+    assert_eq!(
+        read(&ci.join("out/class/summary.json")),
+        read(&whole.join("summary.json"))
+    );
+
+    // Slurm: the job script itself, as each array task runs it.
+    let slurm = dir.path().join("slurm");
+    for k in 1..=3 {
+        shell(
+            dir.path(),
+            &format!(
+                "bash {} {} {}",
+                repo().join("examples/slurm/grade-class.sbatch").display(),
+                class.display(),
+                slurm.display()
+            ),
+            &[
+                ("SLURM_ARRAY_TASK_ID", k.to_string()),
+                ("SLURM_ARRAY_TASK_COUNT", "3".to_string()),
+                ("SLURM_SUBMIT_DIR", repo().display().to_string()),
+            ],
+        );
+    }
+    shell(
+        dir.path(),
+        &format!(
+            "bash {} merge {}",
+            repo().join("examples/class.sh").display(),
+            slurm.display()
+        ),
+        &[],
+    );
+    assert_eq!(read(&slurm.join("class/gradebook.csv")), expected);
+}
+
+#[test]
+fn a_grader_fault_is_retried_listed_and_graded_again_by_the_next_run() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, _) = class(dir.path());
+    let out = dir.path().join("out");
+    // An emulator that cannot be started: every VM is a grader fault.
+    let broken = dir.path().join("qemu-system-riscv64");
+    std::fs::write(&broken, "not a program\n").unwrap();
+    let args = [class.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let mut all = vec!["grade-all", "lazy", "--jobs", "2"];
+    all.extend_from_slice(&args);
+    let mut run = Run::new(&home, "shell").args(&all);
+    run.cmd.env("XVLAB_QEMU", &broken);
+    let (o, left) = run.output();
+    assert_eq!(o.status.code(), Some(116), "{}\n{}", stdout(&o), stderr(&o));
+    let book = read(&out.join("gradebook.csv"));
+    assert!(book.contains("\nalice,,,,0,10,grader_fault,"), "{book}");
+    assert!(book.contains("\ncarol,,,,0,10,refused,"), "{book}");
+    let summary = stdout(&o);
+    assert!(
+        summary.contains("grader faults (not graded; rerun to grade them again):\n  alice: "),
+        "{summary}"
+    );
+    left.assert_no_temp_left();
+
+    // With QEMU back, only the three faulted submissions are graded.
+    let (o, _) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("3 of 5 graded now"), "{}", stdout(&o));
+    assert!(read(&out.join("gradebook.csv")).contains("\nalice,,,,10,10,graded,"));
+}
+
+/// The real QEMU on PATH; `None` (the test skips) if it is not installed,
+/// unless `XVLAB_REQUIRE_QEMU` is set, as CI sets it.
+fn real_qemu() -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("qemu-system-riscv64"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("XVLAB_REQUIRE_QEMU").is_none(),
+            "qemu-system-riscv64 is required (XVLAB_REQUIRE_QEMU is set)"
+        );
+    }
+    found
+}
+
+#[test]
+fn under_real_qemu_the_gradebook_rows_are_the_solo_gradings_results() {
+    let Some(qemu) = real_qemu() else {
+        return;
+    };
+    let home = Home::new("10s");
+    // Deadlines from the rubric alone: the reference durations are for
+    // the real rubric's sessions.
+    let _ = std::fs::remove_file(home.path().join("grading/lazy/durations.toml"));
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("class");
+    std::fs::create_dir_all(&class).unwrap();
+    let mut solo: Vec<(&str, Vec<String>)> = Vec::new();
+    for (id, patch) in [
+        ("solution", repo().join("grading/lazy/solution.patch")),
+        (
+            "refused",
+            repo().join("grading/lazy/mutants/touches-user.patch"),
+        ),
+        (
+            "unbuilt",
+            repo().join("grading/lazy/mutants/does-not-compile.patch"),
+        ),
+        (
+            "hangs",
+            repo().join("grading/lazy/mutants/hangs-at-boot.patch"),
+        ),
+    ] {
+        let to = class.join(format!("{id}.patch"));
+        std::fs::copy(patch, &to).unwrap();
+        solo.push((id, vec!["--patch".into(), to.display().to_string()]));
+    }
+    // The starter, as a student copy.
+    let starter = class.join("starter");
+    let (o, _) = Run::new(&home, "shell")
+        .args(&["init", "lazy", starter.to_str().unwrap()])
+        .output();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    solo.push((
+        "starter",
+        vec!["--tree".into(), starter.display().to_string()],
+    ));
+
+    let with_qemu = |args: &[&str]| {
+        let mut run = Run::new(&home, "shell").args(args);
+        run.cmd
+            .env("XVLAB_QEMU", &qemu)
+            .env_remove("FAKE_QEMU_MODE");
+        run.output()
+    };
+    let out = dir.path().join("out");
+    let (o, left) = with_qemu(&[
+        "grade-all",
+        "lazy",
+        "--jobs",
+        "1",
+        class.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    left.assert_no_temp_left();
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    let rows = summary["students"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for (id, args) in &solo {
+        let mut all = vec!["grade", "lazy", "--jobs", "1", "--format", "json"];
+        all.extend(args.iter().map(String::as_str));
+        let (o, _) = with_qemu(&all);
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{id}: {e}: {}", stderr(&o)));
+        let row = rows.iter().find(|r| r["id"] == *id).unwrap();
+        for field in ["score", "max_score", "status"] {
+            assert_eq!(row[field], report[field], "{id}: {field}");
+        }
+        let scores = |tests: &serde_json::Value| -> Vec<(String, u64)> {
+            tests
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["name"].as_str().unwrap().to_string(),
+                        t["score"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(scores(&row["tests"]), scores(&report["tests"]), "{id}");
+    }
+    let status = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status("solution"), "graded");
+    assert_eq!(status("refused"), "refused");
+    assert_eq!(status("unbuilt"), "not_built");
+    let hangs = rows.iter().find(|r| r["id"] == "hangs").unwrap();
+    assert_eq!(hangs["score"], 0, "{hangs}");
+}

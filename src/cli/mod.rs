@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build::kbuild::{BuildCache, BuildOptions};
 use crate::build::sandbox::SandboxMode;
+use crate::grade::class::{self, ClassError};
 use crate::grade::mutants::{self, run::MutantsError};
+use crate::grade::pool::ManyOptions;
 use crate::grade::progress::Progress;
 use crate::grade::reference::{self, ReferenceContext};
 use crate::grade::selftest;
@@ -85,6 +87,19 @@ pub enum Command {
     /// Mutation analysis of the rubric: grade mutants of the reference
     /// solution (from cargo-mutants) and report those no test kills.
     Mutants(MutantsArgs),
+    /// Grade a whole class: every submission of INPUT... (folders of patch
+    /// files or of student folders, a Gradescope export, list files) on
+    /// one pool of VMs, into a gradebook; resumable.
+    GradeAll(GradeAllArgs),
+    /// Merge the output folders of `grade-all --partition` shards into one
+    /// gradebook.
+    Merge {
+        /// The folder to write (the merged gradebook and students).
+        output: PathBuf,
+        /// The shards' output folders.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
     /// Compare two gradings: folders kept by `grade --keep` or JSON reports
     /// (`grade --format json`). Status changes first, then unified diffs of
     /// the transcripts that differ; exit code 0 if they do not differ, 115
@@ -166,6 +181,40 @@ pub struct GradeArgs {
 }
 
 pub use diff::DiffArgs;
+
+#[derive(Debug, Args)]
+pub struct GradeAllArgs {
+    /// The lab.
+    pub lab: String,
+    /// Folders of submissions, patch files or list files (one path per
+    /// line).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The output folder: gradebook.csv, summary.json, students/ID/, and
+    /// the kept results a rerun resumes from.
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// VMs to run at once over the whole class (default: the number of
+    /// host CPUs).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Grade every submission again, ignoring kept results.
+    #[arg(long)]
+    pub force: bool,
+    /// Grade only shard K of N (`hash:K/N`, by a hash of the student id);
+    /// `xvlab merge` joins the shards.
+    #[arg(long, value_name = "hash:K/N")]
+    pub partition: Option<crate::grade::class::roster::Partition>,
+    /// Also keep each grading's tree, build log and transcripts
+    /// (students/ID/grading/).
+    #[arg(long)]
+    pub transcripts: bool,
+    /// Run only the tests whose names contain PATTERN (as `grade --test`).
+    #[arg(long = "test", value_name = "PATTERN")]
+    pub tests: Vec<String>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -384,13 +433,19 @@ fn resolve_submission(args: &SubmissionArgs, starter_ok: bool) -> Result<Submiss
 }
 
 fn load_rubric(assets: &Assets, lab: &Lab) -> Result<Rubric, Failure> {
+    load_rubric_text(assets, lab).map(|(rubric, _)| rubric)
+}
+
+/// The lab's rubric and its text (what kept results are keyed by).
+fn load_rubric_text(assets: &Assets, lab: &Lab) -> Result<(Rubric, String), Failure> {
     let text = assets.read_string(&lab.rubric_path()).map_err(|e| {
         Failure::new(
             exit::BAD_LAB,
             format!("failed to load the rubric: {}", chain(&e)),
         )
     })?;
-    Rubric::parse(&text, &lab.rubric_path()).map_err(rubric_failure)
+    let rubric = Rubric::parse(&text, &lab.rubric_path()).map_err(rubric_failure)?;
+    Ok((rubric, text))
 }
 
 fn default_jobs() -> usize {
@@ -415,14 +470,26 @@ fn locate_qemu() -> Result<PathBuf, Failure> {
     qemu::locate_qemu().map_err(|e| Failure::failed(e.exit_code(), &e))
 }
 
-/// Cancel `token` on Ctrl-C (the VMs are in their own process groups, so
-/// the terminal's SIGINT does not reach them: xvlab stops them itself).
+/// Cancel `token` on Ctrl-C or SIGTERM (the VMs are in their own process
+/// groups, so the terminal's SIGINT does not reach them: xvlab stops them
+/// itself; a job scheduler's SIGTERM gets the same orderly stop).
 fn cancel_on_ctrl_c() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            t.cancel();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(term) => {
+                    term.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => if r.is_ok() { t.cancel() },
+            () = terminated => t.cancel(),
         }
     });
     token
@@ -522,6 +589,12 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Diff(args) => diff::run(&args),
         Command::GradescopeBundle(args) => autograder::bundle_cmd(&assets, &args),
         Command::Autograde(args) => autograder::autograde_cmd(&assets, args).await,
+        Command::GradeAll(args) => grade_all_cmd(&assets, args).await,
+        Command::Merge { output, shards } => {
+            let book = class::merge(&output, &shards).map_err(class_failure)?;
+            print!("{}", book.human());
+            Ok(exit::OK)
+        }
         Command::SelfTest(args) => {
             let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
             let rubric = load_rubric(&assets, &lab)?;
@@ -927,13 +1000,7 @@ async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> 
         ));
     }
     let lab = Lab::load(assets, &args.lab).map_err(lab_failure)?;
-    let rubric_text = assets.read_string(&lab.rubric_path()).map_err(|e| {
-        Failure::new(
-            exit::BAD_LAB,
-            format!("failed to load the rubric: {}", chain(&e)),
-        )
-    })?;
-    let rubric = Rubric::parse(&rubric_text, &lab.rubric_path()).map_err(rubric_failure)?;
+    let (rubric, rubric_text) = load_rubric_text(assets, &lab)?;
     let cancel = cancel_on_ctrl_c();
     let listed = tokio::select! {
         listed = mutants::run::list(assets, &lab) => listed.map_err(mutants_failure)?,
@@ -953,15 +1020,13 @@ async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> 
     let qemu = locate_qemu()?;
     let cache = cache()?;
     let options = mutants::run::MutantsOptions {
-        grading: Options {
-            jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
-            keep: None,
-            verbose: false,
-            build: build_options(args.sandbox.sandbox, &lab, &cache)?,
-            fail_fast: true,
-        },
-        tests: args.tests.clone(),
-        force: args.force,
+        many: many_options(
+            args.jobs,
+            (&args.tests, args.force, args.sandbox.sandbox),
+            &lab,
+            &cache,
+            true,
+        )?,
         sample: args.sample,
     };
     let progress = Progress::new();
@@ -994,4 +1059,80 @@ async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> 
     } else {
         exit::OK
     })
+}
+
+/// How `mutants` and `grade-all` grade their many submissions: one pool
+/// of `jobs` VMs (default: the host's CPUs).
+fn many_options(
+    jobs: Option<usize>,
+    how: (&[String], bool, SandboxMode),
+    lab: &Lab,
+    cache: &BuildCache,
+    fail_fast: bool,
+) -> Result<ManyOptions, Failure> {
+    let (tests, force, sandbox) = how;
+    Ok(ManyOptions {
+        grading: Options {
+            jobs: jobs.unwrap_or_else(default_jobs).max(1),
+            keep: None,
+            verbose: false,
+            build: build_options(sandbox, lab, cache)?,
+            fail_fast,
+        },
+        tests: tests.to_vec(),
+        force,
+    })
+}
+
+fn class_failure(e: ClassError) -> Failure {
+    Failure::failed(e.exit_code(), &e)
+}
+
+async fn grade_all_cmd(assets: &Assets, args: GradeAllArgs) -> Result<u8, Failure> {
+    let lab = Lab::load(assets, &args.lab).map_err(lab_failure)?;
+    let (rubric, rubric_text) = load_rubric_text(assets, &lab)?;
+    let students =
+        class::roster::collect(&args.inputs).map_err(|e| class_failure(ClassError::Roster(e)))?;
+    let qemu = locate_qemu()?;
+    let cache = cache()?;
+    let options = class::ClassOptions {
+        many: many_options(
+            args.jobs,
+            (&args.tests, args.force, args.sandbox.sandbox),
+            &lab,
+            &cache,
+            false,
+        )?,
+        partition: args.partition,
+        transcripts: args.transcripts,
+        output: args.output.clone(),
+    };
+    let class = class::Class {
+        assets,
+        lab: &lab,
+        rubric: &rubric,
+        rubric_text: &rubric_text,
+        cache: &cache,
+        qemu: &qemu,
+    };
+    let cancel = cancel_on_ctrl_c();
+    let progress = Progress::new();
+    let batch = class::run(&class, students, &options, &progress, &cancel)
+        .await
+        .map_err(class_failure)?;
+    print!("{}", batch.gradebook.human());
+    println!(
+        "\n{} of {} graded now, the others kept from earlier runs; gradebook: {}",
+        batch.graded_now,
+        batch.gradebook.students.len(),
+        args.output.join("gradebook.csv").display()
+    );
+    if batch.interrupted {
+        eprintln!(
+            "xvlab: interrupted: {} of {} submissions have results; run the same command again to grade the rest",
+            batch.gradebook.students.len(),
+            batch.total
+        );
+    }
+    Ok(batch.exit_code())
 }

@@ -2,7 +2,9 @@
 //! [`progress`] shows a person how the grading goes, and two commands grade
 //! the grader with it: [`selftest`] (the starter, the reference solution and
 //! every known-bad submission against their expected results) and
-//! [`mutants`] (mutants of the reference solution against the rubric).
+//! [`mutants`] (mutants of the reference solution against the rubric);
+//! [`class`] grades a whole class, and [`pool`] is how many gradings
+//! share one machine.
 //!
 //! Grading a submission end to end ([`grade`]): prepare the tree, build it,
 //! write the file-system image, run the rubric's sessions — each in a fresh
@@ -33,7 +35,9 @@
 //!
 //! Everything the user sees while it runs goes through [`Reporter`] events.
 
+pub mod class;
 pub mod mutants;
+pub mod pool;
 pub mod progress;
 pub mod reference;
 pub mod selftest;

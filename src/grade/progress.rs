@@ -5,7 +5,7 @@
 //! itself goes to stdout or `--output`.
 //!
 //! It also counts the steps of a longer job whose steps are gradings
-//! (`xvlab mutants`: [`Progress::counting`]): a bar over the steps, naming
+//! (`xvlab mutants`, `xvlab grade-all`: [`Progress::counting`]): a bar over the steps, naming
 //! the ones under way, and one line per finished step.
 
 use std::io::{IsTerminal, Write};
@@ -82,13 +82,23 @@ impl Progress {
         match &self.bar {
             Some(bar) => {
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
-                        .expect("valid template"),
+                    ProgressStyle::with_template(
+                        "{spinner} [{pos}/{len}] {elapsed} (eta {eta}) {prefix} {wide_msg}",
+                    )
+                    .expect("valid template"),
                 );
                 bar.set_length(total as u64);
                 bar.set_position(0);
             }
             None => self.line(&format!("{total} {what} to judge")),
+        }
+    }
+
+    /// A note the bar shows beside the count (failures so far); plain
+    /// lines carry it in the step's own line instead.
+    pub fn note(&self, note: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(note.to_string());
         }
     }
 

@@ -5,7 +5,7 @@
 //! `<cache>/reference/<lab>/<key>.json`. The key hashes what decides them
 //! — the solution, the rubric, the starter tree with its test programs,
 //! the reference durations and xvlab's version — as mutation analysis's
-//! resume keys do ([`super::mutants::outcome::KeyBase`]), so a second page
+//! resume keys do ([`super::pool::KeyBase`]), so a second page
 //! does not grade the solution again, and changed material does.
 //!
 //! The reference is a help, not part of the verdict: whatever keeps it
@@ -84,7 +84,7 @@ async fn lookup_or_grade(
         .map_err(|e| format!("failed to {}", chain(&e)))?;
     let key = key_base(ctx.assets, ctx.lab, &rubric_text, &[])
         .map_err(|e| format!("failed to {}", chain(&e)))?
-        .key_with("reference consoles", b"");
+        .key("reference consoles", b"");
     let file = path(ctx.cache, lab, key.as_str());
     if let Some(kept) = std::fs::read(&file)
         .ok()

@@ -47,6 +47,9 @@ pub const MUTANTS_FAILED: u8 = 114;
 /// `diff`: the two gradings differ (a test's status or score, or a
 /// transcript).
 pub const DIFFERENT: u8 = 115;
+/// `grade-all`: every submission has a result, but some hit a grader
+/// fault twice (they are listed at the end; a rerun grades them again).
+pub const CLASS_FAULTS: u8 = 116;
 /// The grading machine failed — a full disk, memory exhausted, a build
 /// tool killed by the kernel — so nothing was graded; not the submission's
 /// fault. `grade` still writes the report, saying so.
@@ -127,6 +130,11 @@ pub const ALL: &[(u8, &str, &str)] = &[
         "`mutants`: cargo-mutants failed, or a mutant could not be applied",
     ),
     (DIFFERENT, "DIFFERENT", "`diff`: the two gradings differ"),
+    (
+        CLASS_FAULTS,
+        "CLASS_FAULTS",
+        "`grade-all`: some submissions hit a grader fault twice (listed; a rerun grades them again)",
+    ),
     (
         GRADER_FAULT,
         "GRADER_FAULT",

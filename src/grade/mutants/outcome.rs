@@ -1,5 +1,5 @@
 //! What grading one mutant showed ([`Outcome`], from [`classify`]) and the
-//! results kept between runs ([`Store`], keyed by [`Key`]).
+//! what of it is kept between runs ([`crate::grade::pool::Keepable`]).
 //!
 //! - *killed*: some test failed, not (only) by hitting a VM deadline —
 //!   the test that stopped the fail-fast grading is named;
@@ -19,18 +19,22 @@
 //!   does not apply, or the audit refused it) — a fault of the tooling, not
 //!   of the rubric, reported as such.
 //!
-//! A result is kept under a key that hashes everything that decides it
-//! (see [`Key`]), so a rerun grades only new or changed mutants.
+//! A result is kept by [`crate::grade::pool`] under a key that hashes
+//! everything that decides it, so a rerun grades only new or changed
+//! mutants.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::grade::pool::Keepable;
 use crate::lab::deadline::References;
 use crate::report::{Build, Report};
 use crate::run::plan::Plan;
 use crate::run::session::SessionEnd;
+
+/// Every outcome is a verdict on the mutant, so every one is kept.
+impl Keepable for Outcome {}
 
 /// A survivor's test is a near miss when its VM ran this many times longer
 /// than the reference solution's (scaled by the machine's speed).
@@ -206,120 +210,6 @@ fn near_misses(report: &Report, plan: &Plan, references: &References) -> Vec<Nea
     misses
 }
 
-/// A resume key: a 128-bit hash, as 32 hex digits, of everything that
-/// decides a mutant's outcome — the mutant's patch, the solution, the
-/// rubric, the starter tree with its test programs, the reference
-/// durations (they set the deadlines), the test selection, and xvlab's
-/// version. Not a defence against anyone: the inputs are the staff's own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Key(String);
-
-/// The hash state of everything but the mutant, computed once per run.
-#[derive(Clone, Debug)]
-pub struct KeyBase {
-    parts: Vec<u8>,
-}
-
-impl KeyBase {
-    /// Start from xvlab's version.
-    pub fn new() -> KeyBase {
-        let mut base = KeyBase { parts: Vec::new() };
-        base.add("xvlab", env!("CARGO_PKG_VERSION").as_bytes());
-        base
-    }
-
-    /// Add a named input. Length-prefixed, so that inputs cannot run into
-    /// each other.
-    pub fn add(&mut self, name: &str, bytes: &[u8]) {
-        for part in [name.as_bytes(), bytes] {
-            self.parts
-                .extend_from_slice(&(part.len() as u64).to_le_bytes());
-            self.parts.extend_from_slice(part);
-        }
-    }
-
-    /// The key of one mutant's patch.
-    pub fn key(&self, mutant_patch: &str) -> Key {
-        self.key_with("mutant", mutant_patch.as_bytes())
-    }
-
-    /// The key of this base with one more named input (a mutant's patch,
-    /// or what else is kept under it).
-    pub fn key_with(&self, name: &str, bytes: &[u8]) -> Key {
-        let mut all = self.clone();
-        all.add(name, bytes);
-        // Two SipHash-2-4 halves under two fixed keys: 128 bits. (A seal
-        // key's two halves are XORed together, so only the first half is
-        // set: equal halves would make every key zero.)
-        let half = |k: u8| {
-            let mut bytes = [0u8; seal::KEY_LEN];
-            bytes[..seal::KEY_LEN / 2].fill(k);
-            seal::Key::from_bytes(&bytes).seal(0, 0, &all.parts)
-        };
-        Key(format!("{:016x}{:016x}", half(1), half(2)))
-    }
-}
-
-impl Default for KeyBase {
-    fn default() -> KeyBase {
-        KeyBase::new()
-    }
-}
-
-impl Key {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// One kept result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Kept {
-    /// cargo-mutants' name, for a person reading the cache.
-    pub name: String,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    /// How long grading it took.
-    #[serde(with = "humantime_serde")]
-    pub duration: Duration,
-}
-
-/// The results of earlier runs: one JSON file per key under
-/// `<cache>/mutants/<lab>/`.
-#[derive(Clone, Debug)]
-pub struct Store {
-    dir: PathBuf,
-}
-
-impl Store {
-    pub fn new(cache_root: &Path, lab: &str) -> Store {
-        Store {
-            dir: cache_root.join("mutants").join(lab),
-        }
-    }
-
-    fn path(&self, key: &Key) -> PathBuf {
-        self.dir.join(format!("{}.json", key.as_str()))
-    }
-
-    /// The kept result for `key`; none if there is none or it cannot be
-    /// read (then the mutant is graded again).
-    pub fn get(&self, key: &Key) -> Option<Kept> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    /// Keep a result. Written to a temporary file and renamed, so that an
-    /// interrupted write leaves no half a result.
-    pub fn put(&self, key: &Key, kept: &Kept) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let json = serde_json::to_vec_pretty(kept).map_err(std::io::Error::other)?;
-        let tmp = self.dir.join(format!(".{}.tmp", key.as_str()));
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, self.path(key))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,49 +354,5 @@ mod tests {
             classify(&interrupted, None, &plan, &References::default()),
             None
         );
-    }
-
-    #[test]
-    fn the_key_changes_with_every_input_and_only_with_them() {
-        let base = |solution: &str, rubric: &str| {
-            let mut b = KeyBase::new();
-            b.add("solution", solution.as_bytes());
-            b.add("rubric", rubric.as_bytes());
-            b
-        };
-        let k = base("s", "r").key("m");
-        assert_eq!(k, base("s", "r").key("m"));
-        assert_eq!(k.as_str().len(), 32);
-        // Two independent halves, not one hash twice.
-        assert_ne!(k.as_str()[..16], k.as_str()[16..]);
-        assert_ne!(k, base("s", "r").key("m2"));
-        assert_ne!(k, base("s2", "r").key("m"));
-        assert_ne!(k, base("s", "r2").key("m"));
-        // Inputs cannot run into each other.
-        assert_ne!(base("sr", "").key("m"), base("s", "r").key("m"));
-    }
-
-    #[test]
-    fn a_kept_result_is_read_back_and_a_damaged_one_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path(), "lazy");
-        let key = KeyBase::new().key("m");
-        assert_eq!(store.get(&key), None);
-        let kept = Kept {
-            name: "kernel/src/vm.rs:1:1: replace x".into(),
-            outcome: Outcome::Survived {
-                near_misses: vec![NearMiss {
-                    test: "t".into(),
-                    session: "s".into(),
-                    duration: Duration::from_millis(1500),
-                    expected: Duration::from_millis(700),
-                }],
-            },
-            duration: Duration::from_secs(40),
-        };
-        store.put(&key, &kept).unwrap();
-        assert_eq!(store.get(&key), Some(kept));
-        std::fs::write(store.path(&key), "{").unwrap();
-        assert_eq!(store.get(&key), None);
     }
 }

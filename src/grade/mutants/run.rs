@@ -3,21 +3,20 @@
 //! series [solution, mutant] with fail-fast on, and classify the result,
 //! reusing the results of earlier runs by key.
 //!
-//! Two gradings are under way at once when `jobs` allows (each with half
-//! the VMs): builds are serialised by the build cache's lock, so while one
-//! mutant's VMs run, the next mutant builds, and the VMs never exceed
-//! `jobs`.
+//! The mutants share one pool of VMs and one build cache
+//! ([`crate::grade::pool`]): while one mutant's VMs run, the next one
+//! builds.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::equivalent::{self, Entry, Equivalents};
 use super::listing::{self, ListingError, Mutant};
-use super::outcome::{self, Kept, KeyBase, Outcome, Store};
+use super::outcome::{self, Outcome};
 use crate::build::kbuild::BuildCache;
+use crate::grade::pool::{self, Item, KeyBase, ManyOptions, Store};
 use crate::grade::progress::Progress;
 use crate::grade::{self, GradeError, Options};
 use crate::lab::Lab;
@@ -67,13 +66,8 @@ impl MutantsError {
 /// How to run the analysis.
 #[derive(Clone, Debug)]
 pub struct MutantsOptions {
-    /// How each mutant is graded (`fail_fast` is forced on); `jobs` is the
-    /// number of VMs at once over all gradings.
-    pub grading: Options,
-    /// `--test` patterns: only these tests judge the mutants.
-    pub tests: Vec<String>,
-    /// Grade every mutant again, ignoring kept results.
-    pub force: bool,
+    /// How the mutants are graded (`fail_fast` is forced on).
+    pub many: ManyOptions,
     /// Grade only this many mutants, spread evenly over the listing.
     pub sample: Option<usize>,
 }
@@ -204,36 +198,17 @@ pub fn sample(mutants: Vec<Mutant>, count: usize) -> Vec<Mutant> {
 }
 
 /// Everything but the mutant that decides its outcome (see
-/// [`outcome::Key`]).
+/// [`pool::Key`]): the lab's material and the test selection.
 pub fn key_base(
     assets: &Assets,
     lab: &Lab,
     rubric_text: &str,
     tests: &[String],
 ) -> Result<KeyBase, MutantsError> {
-    let err = |source| MutantsError::Assets {
+    pool::material(assets, lab, rubric_text, tests).map_err(|source| MutantsError::Assets {
         lab: lab.name.clone(),
         source,
-    };
-    let mut base = KeyBase::new();
-    base.add("solution", &solution(assets, &lab.name)?);
-    base.add("rubric", rubric_text.as_bytes());
-    base.add("tests", tests.join("\n").as_bytes());
-    let durations = crate::lab::deadline::references_path(&lab.name);
-    match assets.read(&durations) {
-        Ok(bytes) => base.add("durations", &bytes),
-        Err(AssetError::NotFound { .. }) => {}
-        Err(e) => return Err(err(e)),
-    }
-    // The starter tree: the test programs and everything the mutant is
-    // built with.
-    let mut files = assets.list(&lab.starter).map_err(err)?;
-    files.sort();
-    for file in files {
-        let bytes = assets.read(&file).map_err(err)?;
-        base.add(&file, &bytes);
-    }
-    Ok(base)
+    })
 }
 
 /// What every grading of the run shares.
@@ -268,26 +243,17 @@ pub async fn run(
     let started = Instant::now();
     let (rubric, rubric_text) = rubric;
     let equivalents = equivalents(assets, &lab.name)?;
-    let filter = TestFilter::new(&options.tests)?;
+    let filter = TestFilter::new(&options.many.tests)?;
     // Fail early on a pattern that matches no test.
     Plan::new(rubric, Token::random()?, &filter)?;
-    let base = key_base(assets, lab, rubric_text, &options.tests)?;
-    let store = Store::new(cache.root(), &lab.name);
+    let base = key_base(assets, lab, rubric_text, &options.many.tests)?;
+    let store = Store::new(pool::cache_dir(cache.root(), "mutants", &lab.name));
     let references = grade::load_references(assets, &lab.name)?;
     let solution = solution(assets, &lab.name)?;
-    let jobs = options.grading.jobs.max(1);
-    // Two gradings at once only when there are two to grade: a lone one
-    // gets every VM.
-    let to_grade = mutants
-        .iter()
-        .filter(|m| options.force || store.get(&base.key(&m.patch())).is_none())
-        .count();
-    let pipelines = jobs.min(2).min(to_grade.max(1));
     let grading = Options {
-        jobs: (jobs / pipelines).max(1),
         fail_fast: true,
         keep: None,
-        ..options.grading.clone()
+        ..options.many.grading.clone()
     };
     let context = Context {
         assets,
@@ -311,51 +277,27 @@ pub async fn run(
     let total = mutants.len();
     let mut done = 0usize;
     let mut judged: Vec<(usize, Judged)> = Vec::new();
-    let mut fault = None;
-    let gradings = futures::stream::iter(mutants.into_iter().enumerate())
-        .map(|(index, mutant)| {
-            let key = base.key(&mutant.patch());
-            let kept = (!options.force).then(|| store.get(&key)).flatten();
-            let context = &context;
-            let store = &store;
-            async move {
-                if let Some(kept) = kept {
-                    return (index, mutant, Ok(Some((kept, true))));
-                }
-                if context.cancel.is_cancelled() {
-                    return (index, mutant, Ok(None));
-                }
-                progress.begin(&mutant.name);
-                let started = Instant::now();
-                let graded = grade_one(context, &mutant).await;
-                progress.end(&mutant.name);
-                let graded = graded.map(|outcome| {
-                    outcome.map(|outcome| {
-                        let kept = Kept {
-                            name: mutant.name.clone(),
-                            outcome,
-                            duration: started.elapsed(),
-                        };
-                        // Losing a kept result only costs a regrade.
-                        let _ = store.put(&key, &kept);
-                        (kept, false)
-                    })
-                });
-                (index, mutant, graded)
-            }
+    let items = mutants
+        .into_iter()
+        .map(|mutant| Item {
+            key: base.key("mutant", mutant.patch().as_bytes()),
+            name: mutant.name.clone(),
+            item: mutant,
         })
-        .buffer_unordered(pipelines);
-    futures::pin_mut!(gradings);
-    while let Some((index, mutant, graded)) = gradings.next().await {
-        match graded {
-            Ok(Some((kept, was_kept))) => {
+        .collect();
+    let pool = options.many.pool(&store, progress, cancel);
+    let ran = pool
+        .run(
+            items,
+            |mutant, vms| grade_one(&context, mutant, vms),
+            |finished| {
                 done += 1;
                 let j = Judged {
-                    equivalent: equivalents.find(&mutant).cloned(),
-                    mutant,
-                    outcome: kept.outcome,
-                    duration: kept.duration,
-                    kept: was_kept,
+                    equivalent: equivalents.find(&finished.item.item).cloned(),
+                    mutant: finished.item.item,
+                    outcome: finished.kept.value,
+                    duration: finished.kept.duration,
+                    kept: finished.was_kept,
                 };
                 progress.counted(&format!(
                     "[{done}/{total}] {}: {}{}",
@@ -363,20 +305,12 @@ pub async fn run(
                     super::render::outcome_line(&j),
                     if j.kept { " (kept)" } else { "" }
                 ));
-                judged.push((index, j));
-            }
-            Ok(None) => {}
-            // A grader fault stops the run; what was judged is kept.
-            Err(e) => {
-                cancel.cancel();
-                fault.get_or_insert(e);
-            }
-        }
-    }
+                judged.push((finished.index, j));
+            },
+        )
+        .await;
     progress.finish();
-    if let Some(e) = fault {
-        return Err(e);
-    }
+    ran?;
     judged.sort_by_key(|(i, _)| *i);
     Ok(Analysis {
         lab: lab.name.clone(),
@@ -391,7 +325,8 @@ pub async fn run(
 /// Grade one mutant; `None` if Ctrl-C stopped it.
 async fn grade_one(
     context: &Context<'_>,
-    mutant: &Mutant,
+    mutant: Mutant,
+    vms: usize,
 ) -> Result<Option<Outcome>, MutantsError> {
     let submission = Submission::Patches(vec![
         PatchInput {
@@ -404,13 +339,17 @@ async fn grade_one(
         },
     ]);
     let plan = Plan::new(context.rubric, Token::random()?, context.filter)?;
+    let options = Options {
+        jobs: vms,
+        ..context.options.clone()
+    };
     let graded = grade::grade(
         context.assets,
         context.lab,
         context.rubric,
         &plan,
         &submission,
-        context.options,
+        &options,
         context.cache,
         context.qemu,
         &(),
@@ -467,7 +406,7 @@ mod tests {
         let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
         let a = key_base(&Assets::Embedded, &lab, "rubric", &[]).unwrap();
         let b = key_base(&Assets::Embedded, &lab, "rubric", &["sbrk".to_string()]).unwrap();
-        assert_ne!(a.key("m"), b.key("m"));
+        assert_ne!(a.key("mutant", b"m"), b.key("mutant", b"m"));
         let files = Assets::Embedded.list(&lab.starter).unwrap();
         assert!(
             files.iter().any(|f| f.contains("/user/")),

@@ -1,0 +1,429 @@
+//! `xvlab grade-all`: a whole class graded in one command ([`run`]) and
+//! shards of it merged ([`merge`]). The students come from [`roster`],
+//! the results go to a [`gradebook`].
+//!
+//! The class shares one pool of VMs and one build cache
+//! ([`crate::grade::pool`]). Every student's result is kept in the output
+//! folder (`kept/`, by the hash of what they handed in, the lab's material
+//! and xvlab's version), so a rerun — after Ctrl-C, SIGTERM, or with new
+//! hand-ins — grades only what is new or changed, and `--force` grades
+//! all again. A submission that is refused, does not build or hangs is a
+//! result like any other; a grader fault is retried once, then recorded
+//! as `grader_fault` (never kept: the next run grades it again).
+//!
+//! The output folder:
+//!
+//! ```text
+//! OUT/gradebook.csv            one row per student (see gradebook)
+//! OUT/summary.json             the same rows and the class's statistics
+//! OUT/students/ID/report.json  the native JSON report (`grade --format json`)
+//! OUT/students/ID/results.json Gradescope's results.json
+//! OUT/students/ID/grading/     with --transcripts: what `grade --keep` keeps
+//! OUT/kept/KEY.json            the kept results
+//! ```
+//!
+//! A further per-class file is one more `write` in [`write_class_files`].
+
+pub mod gradebook;
+pub mod roster;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::build::kbuild::BuildCache;
+use crate::grade::pool::{self, Item, Keepable, ManyOptions, Store};
+use crate::grade::progress::Progress;
+use crate::grade::{self, GradeError, Options};
+use crate::lab::Lab;
+use crate::lab::assets::{AssetError, Assets};
+use crate::lab::rubric::Rubric;
+use crate::report::{Report, gradescope, json};
+use crate::run::plan::{Plan, PlanError, TestFilter, Token};
+use crate::shared::exit;
+use gradebook::{Gradebook, Marks, Row};
+use roster::{Partition, RosterError, Student};
+
+/// A batch that could not run, or whose results could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassError {
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("read the grading material of `{lab}`")]
+    Material {
+        lab: String,
+        #[source]
+        source: AssetError,
+    },
+    #[error("write `{}`", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("read the shard `{}`: {message}", path.display())]
+    Shard { path: PathBuf, message: String },
+    #[error(
+        "merge shards graded with different lab material: `{}` is not of the same lab version as the others",
+        path.display()
+    )]
+    Mismatch { path: PathBuf },
+    #[error("merge the shards: the student `{id}` is in two of them (`{}`)", path.display())]
+    Duplicate { id: String, path: PathBuf },
+}
+
+impl ClassError {
+    /// The exit code of `xvlab grade-all` / `merge` (see exit.rs).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClassError::Roster(_) | ClassError::Duplicate { .. } | ClassError::Mismatch { .. } => {
+                exit::USAGE
+            }
+            ClassError::Plan(e) => e.exit_code(),
+            ClassError::Material { .. } => exit::BAD_LAB,
+            ClassError::Write { .. } | ClassError::Shard { .. } => exit::FAILURE,
+        }
+    }
+}
+
+/// How to grade the class.
+#[derive(Clone, Debug)]
+pub struct ClassOptions {
+    /// How the submissions are graded.
+    pub many: ManyOptions,
+    /// Only this shard of the class.
+    pub partition: Option<Partition>,
+    /// Keep each grading's tree, build log and transcripts.
+    pub transcripts: bool,
+    /// The output folder.
+    pub output: PathBuf,
+}
+
+/// What the class is graded against and with.
+pub struct Class<'a> {
+    pub assets: &'a Assets,
+    pub lab: &'a Lab,
+    pub rubric: &'a Rubric,
+    /// The rubric's text (part of the resume key).
+    pub rubric_text: &'a str,
+    pub cache: &'a BuildCache,
+    pub qemu: &'a Path,
+}
+
+/// One student's kept result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Graded {
+    pub marks: Marks,
+    /// `report.json`, as written.
+    pub report: String,
+    /// `results.json`, as written.
+    pub gradescope: String,
+}
+
+impl Keepable for Graded {
+    /// A grader fault is not the submission's result: graded again next
+    /// time.
+    fn worth_keeping(&self) -> bool {
+        self.marks.status != "grader_fault"
+    }
+}
+
+/// What a batch gave.
+pub struct Batch {
+    pub gradebook: Gradebook,
+    /// Students in this run (this shard), graded or not.
+    pub total: usize,
+    /// Graded now (not kept from an earlier run).
+    pub graded_now: usize,
+    pub interrupted: bool,
+}
+
+impl Batch {
+    /// The exit code of `grade-all`: interrupted, else whether a grader
+    /// fault is left, else 0 (students' failed tests are results).
+    pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            exit::INTERRUPTED
+        } else if self
+            .gradebook
+            .students
+            .iter()
+            .any(|r| r.marks.status == "grader_fault")
+        {
+            exit::CLASS_FAULTS
+        } else {
+            exit::OK
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), ClassError> {
+    let err = |source| ClassError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    // Renamed into place, so an interrupted write leaves the old file.
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// The student's folder in the output.
+fn student_dir(output: &Path, id: &str) -> PathBuf {
+    output.join("students").join(id)
+}
+
+/// The files of the whole class: `gradebook.csv` and `summary.json`.
+pub fn write_class_files(output: &Path, book: &Gradebook) -> Result<(), ClassError> {
+    write(&output.join("gradebook.csv"), &book.csv())?;
+    write(&output.join("summary.json"), &book.summary_json())
+}
+
+/// The lab material's version, as `summary.json` records it.
+fn material_version(base: &pool::KeyBase) -> String {
+    base.key("material", b"").as_str().to_string()
+}
+
+/// Grade `students` (those of `options.partition`), reusing kept results.
+pub async fn run(
+    class: &Class<'_>,
+    students: Vec<Student>,
+    options: &ClassOptions,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<Batch, ClassError> {
+    let filter = TestFilter::new(&options.many.tests)?;
+    // Fail early on a pattern that matches no test.
+    Plan::new(class.rubric, Token::random()?, &filter)?;
+    let base = pool::material(
+        class.assets,
+        class.lab,
+        class.rubric_text,
+        &options.many.tests,
+    )
+    .map_err(|source| ClassError::Material {
+        lab: class.lab.name.clone(),
+        source,
+    })?;
+    let students: Vec<Student> = students
+        .into_iter()
+        .filter(|s| options.partition.is_none_or(|p| p.contains(&s.id)))
+        .collect();
+    let store = Store::new(options.output.join("kept"));
+    let total = students.len();
+    progress.counting(total, "submission(s)");
+    let items = students
+        .into_iter()
+        .map(|s| Item {
+            key: base.key("submission", &s.content()),
+            name: s.id.clone(),
+            item: s,
+        })
+        .collect();
+    let pool = options.many.pool(&store, progress, cancel);
+    let mut rows = Vec::new();
+    let mut failures = 0usize;
+    let mut graded_now = 0usize;
+    let mut write_error = None;
+    let ran = pool
+        .run(
+            items,
+            |student, vms| grade_student(class, &filter, options, student, vms, cancel),
+            |finished| {
+                let student = finished.item.item;
+                let graded = finished.kept.value;
+                let dir = student_dir(&options.output, &student.id);
+                if let Err(e) = write(&dir.join("report.json"), &graded.report)
+                    .and_then(|()| write(&dir.join("results.json"), &graded.gradescope))
+                {
+                    write_error.get_or_insert(e);
+                }
+                if !finished.was_kept {
+                    graded_now += 1;
+                }
+                let m = graded.marks;
+                if m.status != "graded" || m.score < m.max_score {
+                    failures += 1;
+                }
+                progress.note(&format!("{failures} not full marks"));
+                progress.counted(&format!(
+                    "{}: {} {}/{}{}",
+                    student.id,
+                    m.status.replace('_', " "),
+                    m.score,
+                    m.max_score,
+                    if finished.was_kept { " (kept)" } else { "" }
+                ));
+                rows.push(Row {
+                    id: student.id,
+                    name: student.name,
+                    email: student.email,
+                    sid: student.sid,
+                    marks: m,
+                });
+            },
+        )
+        .await;
+    progress.finish();
+    ran?;
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let gradebook = Gradebook::new(&class.lab.name, &material_version(&base), rows);
+    write_class_files(&options.output, &gradebook)?;
+    Ok(Batch {
+        gradebook,
+        total,
+        graded_now,
+        interrupted: cancel.is_cancelled(),
+    })
+}
+
+/// Grade one student: a grader fault is retried once, then is the
+/// student's `grader_fault` result. `None` if Ctrl-C stopped it.
+async fn grade_student(
+    class: &Class<'_>,
+    filter: &TestFilter,
+    options: &ClassOptions,
+    student: Student,
+    vms: usize,
+    cancel: &CancellationToken,
+) -> Result<Option<Graded>, ClassError> {
+    let started = std::time::Instant::now();
+    let keep = options
+        .transcripts
+        .then(|| student_dir(&options.output, &student.id).join("grading"));
+    let grading = Options {
+        jobs: vms,
+        keep: keep.clone(),
+        fail_fast: false,
+        ..options.many.grading.clone()
+    };
+    let mut last_fault = String::new();
+    let mut plan = Plan::new(class.rubric, Token::random()?, filter)?;
+    for _attempt in 0..2 {
+        if let Some(dir) = &keep {
+            // `keep` writes into an empty folder; an earlier attempt's
+            // files are not this grading's.
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        plan = Plan::new(class.rubric, Token::random()?, filter)?;
+        let graded = grade::grade(
+            class.assets,
+            class.lab,
+            class.rubric,
+            &plan,
+            &student.submission,
+            &grading,
+            class.cache,
+            class.qemu,
+            &(),
+            cancel,
+        )
+        .await;
+        match graded {
+            Ok(graded) if graded.report.interrupted => return Ok(None),
+            Ok(graded) => return Ok(Some(rendered(&graded.report))),
+            Err(GradeError::Interrupted) => return Ok(None),
+            Err(e) => {
+                if cancel.is_cancelled() {
+                    return Ok(None);
+                }
+                last_fault = match e.host_fault() {
+                    Some(reason) => reason,
+                    None => format!("failed to {}", exit::chain(&e)),
+                };
+            }
+        }
+    }
+    let report = Report::faulted(
+        class.rubric,
+        &plan,
+        &student.submission.describe(),
+        &last_fault,
+        started.elapsed(),
+    );
+    Ok(Some(rendered(&report)))
+}
+
+fn rendered(report: &Report) -> Graded {
+    Graded {
+        marks: Marks::of(report),
+        report: json::render(report),
+        gradescope: gradescope::render(report),
+    }
+}
+
+/// Merge shards' output folders into `output`: their students' folders
+/// and kept results copied, one gradebook of all their rows written.
+/// Shards must be of one lab material and share no student.
+pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<Gradebook, ClassError> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut first: Option<(String, String)> = None;
+    for shard in shards {
+        let summary = shard.join("summary.json");
+        let text = std::fs::read_to_string(&summary).map_err(|e| ClassError::Shard {
+            path: shard.clone(),
+            message: format!(
+                "no readable summary.json ({e}): is it the output folder of `xvlab grade-all`?"
+            ),
+        })?;
+        let book = Gradebook::from_summary_json(&text).map_err(|e| ClassError::Shard {
+            path: shard.clone(),
+            message: format!("summary.json: {e}"),
+        })?;
+        match &first {
+            None => first = Some((book.lab.clone(), book.material.clone())),
+            Some((lab, material)) if *lab != book.lab || *material != book.material => {
+                return Err(ClassError::Mismatch {
+                    path: shard.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+        for row in book.students {
+            if rows.iter().any(|r| r.id == row.id) {
+                return Err(ClassError::Duplicate {
+                    id: row.id,
+                    path: shard.clone(),
+                });
+            }
+            copy_dir(&student_dir(shard, &row.id), &student_dir(output, &row.id))?;
+            rows.push(row);
+        }
+        copy_dir(&shard.join("kept"), &output.join("kept"))?;
+    }
+    let (lab, material) = first.unwrap_or_default();
+    let book = Gradebook::new(&lab, &material, rows);
+    write_class_files(output, &book)?;
+    Ok(book)
+}
+
+/// Copy a folder's files (recursively); a missing folder copies nothing.
+fn copy_dir(from: &Path, to: &Path) -> Result<(), ClassError> {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ClassError::Write { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(err(to))?;
+    for entry in entries {
+        let entry = entry.map_err(err(from))?;
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        if entry.file_type().map_err(err(&src))?.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(err(&dst))?;
+        }
+    }
+    Ok(())
+}
