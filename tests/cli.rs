@@ -1427,3 +1427,88 @@ fn keep_into_a_folder_that_is_not_empty_is_refused_and_left_alone() {
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "old\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// A student's own program: a user program against the user library.
+const HELLO: &str = "//! hello: a student's own program.\n\n#![no_std]\n#![no_main]\n\nuse user::{Args, FdWriter};\n\nuser::entry!(main);\n\nfn main(_args: Args) -> i32 {\n    let mut out = FdWriter::new(1);\n    out.write_bytes(b\"hello from my program\\n\");\n    out.flush();\n    0\n}\n";
+
+#[test]
+fn a_copys_own_programs_are_built_onto_the_image_for_build_but_never_shadow_or_reach_grade() {
+    let home = Home::new("30s");
+    let files = tempfile::tempdir().unwrap();
+    let copy = files.path().join("copy");
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["init", "lazy", &copy.display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(copy.join("user/src/bin/hello.rs"), HELLO).unwrap();
+    std::fs::write(files.path().join("mine.rs"), HELLO).unwrap();
+    let built = files.path().join("built");
+    let copy_arg = copy.display().to_string();
+    let mine = files.path().join("mine.rs").display().to_string();
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["build", "--tree", &copy_arg, "--add", &mine, "--output"])
+        .args(&[&built.display().to_string()])
+        .output();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("hello.rs"), "not 'ignored': {err}");
+    let image = std::fs::read(built.join("fs.img")).unwrap();
+    let image = xv6fs::Image::parse(&image).unwrap();
+    for program in ["/hello", "/mine", "/usertests"] {
+        let elf = image.read_file(program).unwrap();
+        assert!(elf.starts_with(b"\x7fELF"), "{program}");
+    }
+    left.assert_no_temp_left();
+
+    // A source or a binary named like a grader program is refused.
+    let shadow = files.path().join("usertests.rs");
+    std::fs::write(&shadow, HELLO).unwrap();
+    let not_elf = files.path().join("notes");
+    std::fs::write(&not_elf, "not a program").unwrap();
+    for (add, why) in [
+        (&shadow, "`usertests` is one of the starter's programs"),
+        (&not_elf, "is not a RISC-V 64-bit ELF program"),
+    ] {
+        let (out, _) = Run::new(&home, "shell")
+            .args(&["build", "--tree", &copy_arg, "--add"])
+            .args(&[&add.display().to_string(), "--output"])
+            .args(&[&files.path().join("x").display().to_string()])
+            .output();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    }
+
+    // A source that reads the host is refused by the same audit.
+    std::fs::write(
+        copy.join("user/src/bin/peek.rs"),
+        HELLO.replace(
+            "b\"hello from my program\\n\"",
+            "include_bytes!(\"/etc/passwd\")",
+        ),
+    )
+    .unwrap();
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["build", "--tree", &copy_arg, "--output"])
+        .args(&[&files.path().join("y").display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(107), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("user/src/bin/peek.rs"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Grading builds only the grader's programs.
+    std::fs::remove_file(copy.join("user/src/bin/peek.rs")).unwrap();
+    let keep = files.path().join("kept");
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "--tree", &copy_arg, "--format", "json", "--keep"])
+        .args(&[&keep.display().to_string()])
+        .output();
+    assert!(
+        keep.join("tree/user/src/bin/usertests").is_dir(),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!keep.join("tree/user/src/bin/hello.rs").exists());
+}

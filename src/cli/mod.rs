@@ -30,6 +30,7 @@ use crate::run::qemu;
 use crate::run::session::{SessionEnd, SessionSpec, run_session};
 use crate::shared::exit::{self, chain};
 use crate::submission::Submission;
+use crate::submission::programs::StudentPrograms;
 use crate::submission::student::{self, StudentCopy, StudentError};
 
 mod diff;
@@ -163,8 +164,10 @@ pub struct RunArgs {
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-    /// Put this file on the image too (an instructor's test program);
-    /// repeatable.
+    /// Put a program of yours on the image too: a Rust source `NAME.rs`
+    /// (built as a user program against the copy's user library) or a
+    /// RISC-V xv6 binary; repeatable. (A student copy's new
+    /// `user/src/bin/*.rs` programs are built without it.)
     #[arg(long = "add", value_name = "FILE")]
     pub add: Vec<PathBuf>,
     /// Harts in the VM.
@@ -190,6 +193,12 @@ pub struct QemuArgs {
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    /// Put a program of yours on the image too: a Rust source `NAME.rs`
+    /// (built as a user program against the copy's user library) or a
+    /// RISC-V xv6 binary; repeatable. (A student copy's new
+    /// `user/src/bin/*.rs` programs are built without it.)
+    #[arg(long = "add", value_name = "FILE")]
+    pub add: Vec<PathBuf>,
     /// Harts in the VM.
     #[arg(long, default_value_t = 1)]
     pub cpus: u32,
@@ -207,7 +216,10 @@ pub struct BuildArgs {
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-    /// Put this file on the image too; repeatable.
+    /// Put a program of yours on the image too: a Rust source `NAME.rs`
+    /// (built as a user program against the copy's user library) or a
+    /// RISC-V xv6 binary; repeatable. (A student copy's new
+    /// `user/src/bin/*.rs` programs are built without it.)
     #[arg(long = "add", value_name = "FILE")]
     pub add: Vec<PathBuf>,
     /// Directory to write `kernel` and `fs.img` to.
@@ -708,12 +720,18 @@ async fn ready(
             build.sandbox.describe()
         );
     }
+    // A student copy's own programs come with it; a patch has none.
+    let work_tree = match &sub {
+        Submission::WorkTree(dir) => Some(dir.clone()),
+        _ => None,
+    };
+    let programs = StudentPrograms::new(work_tree, add);
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
     let making = grade::Making {
         build: &build,
-        extra: add,
         sealing: None,
+        programs: Some(&programs),
     };
     let readiness = tokio::select! {
         r = grade::make_ready(assets, &lab, &sub, &cache, &making, &progress) => r,
@@ -780,7 +798,7 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
         args.lab.as_deref(),
         &args.submission,
         &args.sandbox,
-        &[],
+        &args.add,
     )
     .await?;
     let mut machine = ready.machine(&qemu);
