@@ -26,8 +26,8 @@ use crate::lab::rubric::{Rubric, RubricError};
 use crate::lab::{self, Lab, LabError};
 use crate::report::{gradescope, human, json};
 use crate::run::plan::{Plan, PlanError, TestFilter, Token};
-use crate::run::qemu;
 use crate::run::session::{SessionEnd, SessionSpec, run_session};
+use crate::run::{gdb, qemu};
 use crate::shared::exit::{self, chain};
 use crate::submission::Submission;
 use crate::submission::programs::StudentPrograms;
@@ -702,6 +702,15 @@ fn render(report: &crate::report::Report, format: Format, color: bool) -> String
     }
 }
 
+/// A submission built for run/qemu/build.
+struct Readied {
+    ready: Box<grade::Ready>,
+    /// Stops the command on Ctrl-C.
+    cancel: CancellationToken,
+    /// The student copy it came from, if it did.
+    work_tree: Option<PathBuf>,
+}
+
 /// Prepare and build a submission for run/qemu/build.
 async fn ready(
     assets: &Assets,
@@ -709,7 +718,7 @@ async fn ready(
     submission: &SubmissionArgs,
     sandbox: &SandboxArgs,
     add: &[PathBuf],
-) -> Result<(Box<grade::Ready>, CancellationToken), Failure> {
+) -> Result<Readied, Failure> {
     let lab = resolve_lab(assets, lab, submission.tree.as_deref())?;
     let sub = resolve_submission(submission, true)?;
     let cache = cache()?;
@@ -725,7 +734,7 @@ async fn ready(
         Submission::WorkTree(dir) => Some(dir.clone()),
         _ => None,
     };
-    let programs = StudentPrograms::new(work_tree, add);
+    let programs = StudentPrograms::new(work_tree.clone(), add);
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
     let making = grade::Making {
@@ -743,7 +752,11 @@ async fn ready(
             for note in &ready.prepared.notes {
                 eprintln!("note: {note}");
             }
-            Ok((ready, cancel))
+            Ok(Readied {
+                ready,
+                cancel,
+                work_tree,
+            })
         }
         Readiness::Refused(refusal) => Err(Failure::new(refusal.exit_code, refusal.reason)),
         Readiness::BuildFailed { log, .. } => {
@@ -755,7 +768,7 @@ async fn ready(
 
 async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
-    let (ready, cancel) = ready(
+    let Readied { ready, cancel, .. } = ready(
         assets,
         args.lab.as_deref(),
         &args.submission,
@@ -793,7 +806,9 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
 
 async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
-    let (ready, _cancel) = ready(
+    let Readied {
+        ready, work_tree, ..
+    } = ready(
         assets,
         args.lab.as_deref(),
         &args.submission,
@@ -804,11 +819,18 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
     let mut machine = ready.machine(&qemu);
     machine.cpus = args.cpus;
     if args.gdb {
-        let port = qemu::free_gdb_port().map_err(|e| grade_failure(GradeError::Qemu(e)))?;
+        // In the copy, where the student runs gdb; else (a patch, the
+        // starter) in the cache, which is the user's own too.
+        let dir = match work_tree {
+            Some(tree) => crate::submission::git::absolute(&tree),
+            None => cache()?.root().join("gdb"),
+        };
+        let port = gdb::free_port_from(gdb::user_port(nix::unistd::getuid().as_raw()))
+            .map_err(gdb_failure)?;
+        let setup = gdb::GdbSetup::write(&dir, &machine.kernel, port).map_err(gdb_failure)?;
+        machine.kernel = setup.kernel.clone();
         machine.gdb = Some(port);
-        if let Some(hint) = machine.gdb_hint() {
-            eprintln!("{hint}");
-        }
+        eprintln!("{}", setup.instructions());
     }
     eprintln!("booting {} (Ctrl-A X quits)", ready.prepared.description);
     let status = machine
@@ -823,7 +845,7 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
 }
 
 async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
-    let (ready, _cancel) = ready(
+    let Readied { ready, .. } = ready(
         assets,
         args.lab.as_deref(),
         &args.submission,
@@ -846,6 +868,10 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
         args.output.join("fs.img").display()
     );
     Ok(exit::OK)
+}
+
+fn gdb_failure(e: gdb::GdbError) -> Failure {
+    Failure::failed(exit::FAILURE, &e)
 }
 
 fn mutants_failure(e: MutantsError) -> Failure {

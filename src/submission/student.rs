@@ -183,7 +183,8 @@ fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
         Err(e) => return Err(e.into()),
     }
     let ignore = format!(
-        "# Build output, and the patch `xvlab pack` writes.\n/target/\n/{}\n",
+        "# Build output, the patch `xvlab pack` writes, and what `xvlab qemu --gdb`\n\
+         # writes (the kernel gdb reads, and its .gdbinit).\n/target/\n/{}\n/.xvlab/\n/.gdbinit\n",
         default_pack_name(&lab.name)
     );
     write(&root.join(".gitignore"), ignore.as_bytes())?;
