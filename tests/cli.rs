@@ -1512,3 +1512,45 @@ fn a_copys_own_programs_are_built_onto_the_image_for_build_but_never_shadow_or_r
     );
     assert!(!keep.join("tree/user/src/bin/hello.rs").exists());
 }
+
+#[test]
+fn jobs_0_is_refused_by_every_command_that_takes_jobs() {
+    let home = Home::new("10s");
+    for command in ["grade", "self-test", "mutants"] {
+        let (out, _) = Run::new(&home, "shell")
+            .args(&[command, "lazy", "--jobs", "0"])
+            .output();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(
+            stderr(&out).contains("0 VMs would run nothing: give at least 1"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn every_command_takes_the_lab_as_an_argument_and_still_as_lab() {
+    let home = Home::new("30s");
+    let out_dir = tempfile::tempdir().unwrap();
+    for lab in [&["lazy"][..], &["--lab", "lazy"]] {
+        let (out, _) = Run::new(&home, "shell")
+            .args(&["run"])
+            .args(lab)
+            .args(&["--", "echo hi"])
+            .output();
+        assert_eq!(out.status.code(), Some(0), "{lab:?}: {}", stderr(&out));
+        let dest = out_dir.path().join(lab.len().to_string());
+        let (out, _) = Run::new(&home, "shell")
+            .args(&["build"])
+            .args(lab)
+            .args(&["--output", &dest.display().to_string()])
+            .output();
+        assert_eq!(out.status.code(), Some(0), "{lab:?}: {}", stderr(&out));
+        assert!(dest.join("fs.img").is_file());
+    }
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["run", "nosuchlab", "--", "ls"])
+        .output();
+    assert_eq!(out.status.code(), Some(111), "{}", stderr(&out));
+}

@@ -113,6 +113,33 @@ pub struct SubmissionArgs {
     pub patches: Vec<PathBuf>,
 }
 
+/// Which lab a command works on, chosen the same way by every command.
+#[derive(Debug, Args)]
+pub struct LabArg {
+    /// The lab (default: the student copy's lab, or the only lab).
+    #[arg(value_name = "LAB")]
+    pub lab: Option<String>,
+    /// The same as LAB (what `run`, `qemu` and `build` took before).
+    #[arg(long = "lab", value_name = "LAB", hide = true, conflicts_with = "lab")]
+    pub lab_option: Option<String>,
+}
+
+impl LabArg {
+    /// The lab named, either way, if one is.
+    pub fn name(&self) -> Option<&str> {
+        self.lab.as_deref().or(self.lab_option.as_deref())
+    }
+}
+
+/// `--jobs N`: at least one VM, or nothing would ever run.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 VMs would run nothing: give at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Readable text, with reasons and console evidence for failures.
@@ -125,8 +152,8 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct GradeArgs {
-    /// The lab (default: the student copy's lab, or the only lab).
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
@@ -142,7 +169,7 @@ pub struct GradeArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// VMs to run at once (default: the number of host CPUs).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Keep the built tree, build log, transcripts and JSON report in DIR
     /// (a new or empty folder; `xvlab diff` compares two of them).
@@ -157,9 +184,8 @@ pub use diff::DiffArgs;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The lab whose editable paths a patch is checked against.
-    #[arg(long)]
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
@@ -186,9 +212,8 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct QemuArgs {
-    /// The lab whose editable paths a patch is checked against.
-    #[arg(long)]
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
@@ -209,9 +234,8 @@ pub struct QemuArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The lab whose editable paths a patch is checked against.
-    #[arg(long)]
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
@@ -229,13 +253,13 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct SelfTestArgs {
-    /// The lab.
-    pub lab: String,
+    #[command(flatten)]
+    pub lab: LabArg,
     /// Only the cases whose names contain PATTERN; repeatable.
     #[arg(long = "case", value_name = "PATTERN")]
     pub cases: Vec<String>,
     /// VMs to run at once per grading.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Write the reference solution's measured VM durations to FILE (the
     /// lab's `grading/LAB/durations.toml`, from which VM deadlines scale).
@@ -247,8 +271,8 @@ pub struct SelfTestArgs {
 
 #[derive(Debug, Args)]
 pub struct MutantsArgs {
-    /// The lab.
-    pub lab: String,
+    #[command(flatten)]
+    pub lab: LabArg,
     /// Only list the mutants (nothing is built or run).
     #[arg(long)]
     pub list: bool,
@@ -271,7 +295,7 @@ pub struct MutantsArgs {
     pub output: Option<PathBuf>,
     /// VMs to run at once, over all gradings (default: the number of host
     /// CPUs).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -520,7 +544,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Mutants(args) => mutants_cmd(&assets, args).await,
         Command::Diff(args) => diff::run(&args),
         Command::SelfTest(args) => {
-            let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
+            let lab = resolve_lab(&assets, args.lab.name(), None)?;
             let rubric = load_rubric(&assets, &lab)?;
             let qemu = locate_qemu()?;
             let cache = cache()?;
@@ -603,7 +627,7 @@ fn refuse_used_keep_dir(dir: &Path) -> Result<(), Failure> {
 
 async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let started = std::time::Instant::now();
-    let lab = resolve_lab(assets, args.lab.as_deref(), args.submission.tree.as_deref())?;
+    let lab = resolve_lab(assets, args.lab.name(), args.submission.tree.as_deref())?;
     let rubric = load_rubric(assets, &lab)?;
     let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
     let token = Token::random().map_err(plan_failure)?;
@@ -770,7 +794,7 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
     let Readied { ready, cancel, .. } = ready(
         assets,
-        args.lab.as_deref(),
+        args.lab.name(),
         &args.submission,
         &args.sandbox,
         &args.add,
@@ -810,7 +834,7 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
         ready, work_tree, ..
     } = ready(
         assets,
-        args.lab.as_deref(),
+        args.lab.name(),
         &args.submission,
         &args.sandbox,
         &args.add,
@@ -847,7 +871,7 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
 async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
     let Readied { ready, .. } = ready(
         assets,
-        args.lab.as_deref(),
+        args.lab.name(),
         &args.submission,
         &args.sandbox,
         &args.add,
@@ -888,7 +912,7 @@ async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> 
             "`mutants` writes `--format human` or `--format json`",
         ));
     }
-    let lab = Lab::load(assets, &args.lab).map_err(lab_failure)?;
+    let lab = resolve_lab(assets, args.lab.name(), None)?;
     let rubric_text = assets.read_string(&lab.rubric_path()).map_err(|e| {
         Failure::new(
             exit::BAD_LAB,
