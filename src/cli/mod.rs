@@ -199,8 +199,10 @@ pub struct RunArgs {
     /// Harts in the VM.
     #[arg(long, default_value_t = 1)]
     pub cpus: u32,
-    /// Give up after this long (boot included), e.g. `90s`, `5m`.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// Give up after this long (boot included), e.g. `90s`, `5m`. The
+    /// default fits a whole `usertests` of the reference solution on one
+    /// hart (about 66 s here) with room to spare.
+    #[arg(long, default_value = "3m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
     /// Print the console exactly as received instead of normalised.
     #[arg(long)]
