@@ -100,6 +100,14 @@ pub struct SandboxArgs {
     pub sandbox: SandboxMode,
 }
 
+/// How much of a successful build `run`, `qemu` and `build` show.
+#[derive(Debug, Args)]
+pub struct BuildShowArgs {
+    /// Print the build's warnings in full (else only how many there are).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
 /// Which submission a command works on.
 #[derive(Debug, Args)]
 pub struct SubmissionArgs {
@@ -190,6 +198,8 @@ pub struct RunArgs {
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub show: BuildShowArgs,
     /// Put a program of yours on the image too: a Rust source `NAME.rs`
     /// (built as a user program against the copy's user library) or a
     /// RISC-V xv6 binary; repeatable. (A student copy's new
@@ -220,6 +230,8 @@ pub struct QemuArgs {
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub show: BuildShowArgs,
     /// Put a program of yours on the image too: a Rust source `NAME.rs`
     /// (built as a user program against the copy's user library) or a
     /// RISC-V xv6 binary; repeatable. (A student copy's new
@@ -242,6 +254,8 @@ pub struct BuildArgs {
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub show: BuildShowArgs,
     /// Put a program of yours on the image too: a Rust source `NAME.rs`
     /// (built as a user program against the copy's user library) or a
     /// RISC-V xv6 binary; repeatable. (A student copy's new
@@ -744,6 +758,7 @@ async fn ready(
     submission: &SubmissionArgs,
     sandbox: &SandboxArgs,
     add: &[PathBuf],
+    show: &BuildShowArgs,
 ) -> Result<Readied, Failure> {
     let lab = resolve_lab(assets, lab, submission.tree.as_deref())?;
     let sub = resolve_submission(submission, true)?;
@@ -778,6 +793,13 @@ async fn ready(
             for note in &ready.prepared.notes {
                 eprintln!("note: {note}");
             }
+            let warnings = crate::build::kbuild::warnings(&ready.build_log);
+            match warnings.len() {
+                0 => {}
+                _ if show.verbose => eprintln!("{}\n", warnings.join("\n\n")),
+                1 => eprintln!("the build gave 1 warning (`--verbose` shows it)"),
+                n => eprintln!("the build gave {n} warnings (`--verbose` shows them)"),
+            }
             Ok(Readied {
                 ready,
                 cancel,
@@ -800,6 +822,7 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
         &args.submission,
         &args.sandbox,
         &args.add,
+        &args.show,
     )
     .await?;
     let machine = ready.machine(&qemu);
@@ -840,6 +863,7 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
         &args.submission,
         &args.sandbox,
         &args.add,
+        &args.show,
     )
     .await?;
     let mut machine = ready.machine(&qemu);
@@ -877,6 +901,7 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
         &args.submission,
         &args.sandbox,
         &args.add,
+        &args.show,
     )
     .await?;
     let err = |e: std::io::Error| {
