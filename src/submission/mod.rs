@@ -990,10 +990,12 @@ fn prepare_work_tree(
     }
     for entry in &walked.entries {
         let rel = entry.rel.as_str();
+        // Scaffolding the starter also has (the README) is the copy's own,
+        // not a deletion of the starter's.
+        seen.insert(rel.to_string());
         if is_scaffolding(&lab.name, rel) {
             continue;
         }
-        seen.insert(rel.to_string());
         let shown_rel = escape(rel);
         if lab.is_editable(rel) {
             if let Some(problem) = path_problem(rel) {
