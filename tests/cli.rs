@@ -1554,3 +1554,57 @@ fn every_command_takes_the_lab_as_an_argument_and_still_as_lab() {
         .output();
     assert_eq!(out.status.code(), Some(111), "{}", stderr(&out));
 }
+
+#[test]
+fn qemu_gdb_keeps_the_kernel_and_a_gdbinit_in_the_copy_on_a_port_stable_per_user() {
+    let home = Home::new("30s");
+    let files = tempfile::tempdir().unwrap();
+    let copy = files.path().join("copy");
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["init", "lazy", &copy.display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let uid = nix::unistd::getuid().as_raw();
+    let mut ports = Vec::new();
+    for _ in 0..2 {
+        let (out, left) = Run::new(&home, "exit")
+            .args(&["qemu", "--gdb", "--tree", &copy.display().to_string()])
+            .output();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let gdbinit = copy.join(".gdbinit");
+        assert!(
+            err.contains(&format!("gdb-multiarch -x {}", gdbinit.display())),
+            "{err}"
+        );
+        assert!(err.contains("add-auto-load-safe-path"), "{err}");
+        let init = std::fs::read_to_string(&gdbinit).unwrap();
+        assert!(init.contains("set architecture riscv:rv64"), "{init}");
+        let kernel = copy.join(".xvlab/kernel");
+        assert!(
+            init.contains(&format!("file {}", kernel.display())),
+            "{init}"
+        );
+        assert!(std::fs::read(&kernel).unwrap().starts_with(b"\x7fELF"));
+        let port: u16 = init
+            .lines()
+            .find_map(|l| l.strip_prefix("target remote 127.0.0.1:"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The user's own port, or one of the next when it is busy.
+        let own = 25000 + (uid % 5000) as u16;
+        assert!((own..own + 100).contains(&port), "{port}");
+        assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+        ports.push(port);
+        left.assert_no_temp_left();
+    }
+    assert_eq!(ports[0], ports[1], "the same port at every boot");
+    // Nothing of it shows in git, and nothing of it is packed.
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+}
