@@ -1428,6 +1428,16 @@ fn keep_into_a_folder_that_is_not_empty_is_refused_and_left_alone() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// A student copy made by `xvlab init` in `parent`.
+fn init_copy(home: &Home, parent: &Path) -> PathBuf {
+    let copy = parent.join("copy");
+    let (out, _) = Run::new(home, "shell")
+        .args(&["init", "lazy", &copy.display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    copy
+}
+
 /// A student's own program: a user program against the user library.
 const HELLO: &str = "//! hello: a student's own program.\n\n#![no_std]\n#![no_main]\n\nuse user::{Args, FdWriter};\n\nuser::entry!(main);\n\nfn main(_args: Args) -> i32 {\n    let mut out = FdWriter::new(1);\n    out.write_bytes(b\"hello from my program\\n\");\n    out.flush();\n    0\n}\n";
 
@@ -1435,11 +1445,7 @@ const HELLO: &str = "//! hello: a student's own program.\n\n#![no_std]\n#![no_ma
 fn a_copys_own_programs_are_built_onto_the_image_for_build_but_never_shadow_or_reach_grade() {
     let home = Home::new("30s");
     let files = tempfile::tempdir().unwrap();
-    let copy = files.path().join("copy");
-    let (out, _) = Run::new(&home, "shell")
-        .args(&["init", "lazy", &copy.display().to_string()])
-        .output();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let copy = init_copy(&home, files.path());
     std::fs::write(copy.join("user/src/bin/hello.rs"), HELLO).unwrap();
     std::fs::write(files.path().join("mine.rs"), HELLO).unwrap();
     let built = files.path().join("built");
@@ -1559,11 +1565,7 @@ fn every_command_takes_the_lab_as_an_argument_and_still_as_lab() {
 fn qemu_gdb_keeps_the_kernel_and_a_gdbinit_in_the_copy_on_a_port_stable_per_user() {
     let home = Home::new("30s");
     let files = tempfile::tempdir().unwrap();
-    let copy = files.path().join("copy");
-    let (out, _) = Run::new(&home, "shell")
-        .args(&["init", "lazy", &copy.display().to_string()])
-        .output();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let copy = init_copy(&home, files.path());
     let uid = nix::unistd::getuid().as_raw();
     let mut ports = Vec::new();
     for _ in 0..2 {
