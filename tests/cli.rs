@@ -1938,3 +1938,186 @@ fn under_real_qemu_the_gradebook_rows_are_the_solo_gradings_results() {
     let hangs = rows.iter().find(|r| r["id"] == "hangs").unwrap();
     assert_eq!(hangs["score"], 0, "{hangs}");
 }
+
+/// A student copy made by `xvlab init` in `parent`.
+fn init_copy(home: &Home, parent: &Path) -> PathBuf {
+    let copy = parent.join("copy");
+    let (out, _) = Run::new(home, "shell")
+        .args(&["init", "lazy", &copy.display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    copy
+}
+
+/// A student's own program: a user program against the user library.
+const HELLO: &str = "//! hello: a student's own program.\n\n#![no_std]\n#![no_main]\n\nuse user::{Args, FdWriter};\n\nuser::entry!(main);\n\nfn main(_args: Args) -> i32 {\n    let mut out = FdWriter::new(1);\n    out.write_bytes(b\"hello from my program\\n\");\n    out.flush();\n    0\n}\n";
+
+#[test]
+fn a_copys_own_programs_are_built_onto_the_image_for_build_but_never_shadow_or_reach_grade() {
+    let home = Home::new("30s");
+    let files = tempfile::tempdir().unwrap();
+    let copy = init_copy(&home, files.path());
+    std::fs::write(copy.join("user/src/bin/hello.rs"), HELLO).unwrap();
+    std::fs::write(files.path().join("mine.rs"), HELLO).unwrap();
+    let built = files.path().join("built");
+    let copy_arg = copy.display().to_string();
+    let mine = files.path().join("mine.rs").display().to_string();
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["build", "--tree", &copy_arg, "--add", &mine, "--output"])
+        .args(&[&built.display().to_string()])
+        .output();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("hello.rs"), "not 'ignored': {err}");
+    let image = std::fs::read(built.join("fs.img")).unwrap();
+    let image = xv6fs::Image::parse(&image).unwrap();
+    for program in ["/hello", "/mine", "/usertests"] {
+        let elf = image.read_file(program).unwrap();
+        assert!(elf.starts_with(b"\x7fELF"), "{program}");
+    }
+    left.assert_no_temp_left();
+
+    // A source or a binary named like a grader program is refused.
+    let shadow = files.path().join("usertests.rs");
+    std::fs::write(&shadow, HELLO).unwrap();
+    let not_elf = files.path().join("notes");
+    std::fs::write(&not_elf, "not a program").unwrap();
+    for (add, why) in [
+        (&shadow, "`usertests` is one of the starter's programs"),
+        (&not_elf, "is not a RISC-V 64-bit ELF program"),
+    ] {
+        let (out, _) = Run::new(&home, "shell")
+            .args(&["build", "--tree", &copy_arg, "--add"])
+            .args(&[&add.display().to_string(), "--output"])
+            .args(&[&files.path().join("x").display().to_string()])
+            .output();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    }
+
+    // A source that reads the host is refused by the same audit.
+    std::fs::write(
+        copy.join("user/src/bin/peek.rs"),
+        HELLO.replace(
+            "b\"hello from my program\\n\"",
+            "include_bytes!(\"/etc/passwd\")",
+        ),
+    )
+    .unwrap();
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["build", "--tree", &copy_arg, "--output"])
+        .args(&[&files.path().join("y").display().to_string()])
+        .output();
+    assert_eq!(out.status.code(), Some(107), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("user/src/bin/peek.rs"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Grading builds only the grader's programs.
+    std::fs::remove_file(copy.join("user/src/bin/peek.rs")).unwrap();
+    let keep = files.path().join("kept");
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["grade", "--tree", &copy_arg, "--format", "json", "--keep"])
+        .args(&[&keep.display().to_string()])
+        .output();
+    assert!(
+        keep.join("tree/user/src/bin/usertests").is_dir(),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!keep.join("tree/user/src/bin/hello.rs").exists());
+}
+
+#[test]
+fn jobs_0_is_refused_by_every_command_that_takes_jobs() {
+    let home = Home::new("10s");
+    for command in ["grade", "self-test", "mutants", "grade-all"] {
+        let (out, _) = Run::new(&home, "shell")
+            .args(&[command, "lazy", "--jobs", "0"])
+            .output();
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(
+            stderr(&out).contains("0 VMs would run nothing: give at least 1"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn every_command_takes_the_lab_as_an_argument_and_still_as_lab() {
+    let home = Home::new("30s");
+    let out_dir = tempfile::tempdir().unwrap();
+    for lab in [&["lazy"][..], &["--lab", "lazy"]] {
+        let (out, _) = Run::new(&home, "shell")
+            .args(&["run"])
+            .args(lab)
+            .args(&["--", "echo hi"])
+            .output();
+        assert_eq!(out.status.code(), Some(0), "{lab:?}: {}", stderr(&out));
+        let dest = out_dir.path().join(lab.len().to_string());
+        let (out, _) = Run::new(&home, "shell")
+            .args(&["build"])
+            .args(lab)
+            .args(&["--output", &dest.display().to_string()])
+            .output();
+        assert_eq!(out.status.code(), Some(0), "{lab:?}: {}", stderr(&out));
+        assert!(dest.join("fs.img").is_file());
+    }
+    let (out, _) = Run::new(&home, "shell")
+        .args(&["run", "nosuchlab", "--", "ls"])
+        .output();
+    assert_eq!(out.status.code(), Some(111), "{}", stderr(&out));
+}
+
+#[test]
+fn qemu_gdb_keeps_the_kernel_and_a_gdbinit_in_the_copy_on_a_port_stable_per_user() {
+    let home = Home::new("30s");
+    let files = tempfile::tempdir().unwrap();
+    let copy = init_copy(&home, files.path());
+    let uid = nix::unistd::getuid().as_raw();
+    let mut ports = Vec::new();
+    for _ in 0..2 {
+        let (out, left) = Run::new(&home, "exit")
+            .args(&["qemu", "--gdb", "--tree", &copy.display().to_string()])
+            .output();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        let gdbinit = copy.join(".gdbinit");
+        assert!(
+            err.contains(&format!("gdb-multiarch -x {}", gdbinit.display())),
+            "{err}"
+        );
+        assert!(err.contains("add-auto-load-safe-path"), "{err}");
+        let init = std::fs::read_to_string(&gdbinit).unwrap();
+        assert!(init.contains("set architecture riscv:rv64"), "{init}");
+        let kernel = copy.join(".xvlab/kernel");
+        assert!(
+            init.contains(&format!("file {}", kernel.display())),
+            "{init}"
+        );
+        assert!(std::fs::read(&kernel).unwrap().starts_with(b"\x7fELF"));
+        let port: u16 = init
+            .lines()
+            .find_map(|l| l.strip_prefix("target remote 127.0.0.1:"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The user's own port, or one of the next when it is busy.
+        let own = 25000 + (uid % 5000) as u16;
+        assert!((own..own + 100).contains(&port), "{port}");
+        assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+        ports.push(port);
+        left.assert_no_temp_left();
+    }
+    assert_eq!(ports[0], ports[1], "the same port at every boot");
+    // Nothing of it shows in git, and nothing of it is packed.
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+}

@@ -66,10 +66,26 @@ fn init_makes_a_clean_repository_whose_first_commit_is_the_starter() {
         log.trim(),
         "Starter code of the lazy lab (Lazy page allocation) (HEAD -> main, tag: starter)"
     );
-    // The committed kernel tree is the pristine one.
+    // The README is about the copy: the commands that work in it, not the
+    // reference kernel's developer instructions.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for says in [
+        "xvlab qemu",
+        "xvlab grade",
+        "xvlab pack",
+        "LAB.md",
+        "user/src/bin/NAME.rs",
+    ] {
+        assert!(readme.contains(says), "{says}: {readme}");
+    }
+    assert!(!readme.contains("--tree reference-kernel"), "{readme}");
+    // The committed kernel tree is otherwise the pristine one.
     let starter = lab().starter;
     for path in Assets::Embedded.list(&starter).unwrap() {
         let rel = &path[starter.len() + 1..];
+        if rel == "README.md" {
+            continue;
+        }
         let committed = Command::new("git")
             .args(["show", &format!("starter:{rel}")])
             .current_dir(&root)
@@ -83,6 +99,24 @@ fn init_makes_a_clean_repository_whose_first_commit_is_the_starter() {
     }
     // The copy is found from anywhere inside it.
     assert_eq!(StudentCopy::find(&root.join("kernel/src")).unwrap(), copy);
+}
+
+#[test]
+fn a_copys_own_readme_is_neither_graded_nor_noted_as_ignored() {
+    let (parent, _copy) = init();
+    let root = parent.path().join("lazy");
+    let prepared = Submission::WorkTree(root.clone())
+        .prepare(&Assets::Embedded, &lab())
+        .unwrap();
+    assert!(prepared.notes.is_empty(), "{:?}", prepared.notes);
+    // The tree that is built has the starter's README.
+    let starter = lab().starter;
+    assert_eq!(
+        std::fs::read(prepared.path().join("README.md")).unwrap(),
+        *Assets::Embedded
+            .read(&format!("{starter}/README.md"))
+            .unwrap()
+    );
 }
 
 #[test]

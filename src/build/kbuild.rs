@@ -369,6 +369,29 @@ fn starts_block(line: &str) -> bool {
     !line.is_empty() && !line.starts_with(char::is_whitespace) && !snippet
 }
 
+/// The warnings of a build log, each its whole block (`warning: …`, its
+/// location and snippet), without cargo's `generated N warnings` summaries.
+pub fn warnings(log: &str) -> Vec<String> {
+    let text = crate::run::transcript::normalise(log.as_bytes());
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if starts_block(line) {
+            inside = line.starts_with("warning") && !line.contains(" generated ");
+            if inside {
+                blocks.push(Vec::new());
+            }
+        }
+        if inside && let Some(block) = blocks.last_mut() {
+            block.push(line);
+        }
+    }
+    blocks
+        .into_iter()
+        .map(|b| b.join("\n").trim_end().to_string())
+        .collect()
+}
+
 /// Does a build log show that the machine, not the submission, failed: a
 /// full disk, memory exhausted, a tool killed by SIGKILL (the OOM killer)
 /// or SIGBUS (a file mapped from a failing disk)? The reason, if so.
@@ -607,6 +630,25 @@ mod tests {
         let overflow = "error: rustc interrupted by SIGSEGV, printing backtrace\n\nCaused by:\n  process didn't exit successfully: `rustc` (signal: 11, SIGSEGV: invalid memory reference)\n";
         assert_eq!(host_fault(overflow), None);
         assert_eq!(host_fault(crate::report::tests::BUILD_LOG), None);
+    }
+
+    #[test]
+    fn warnings_are_whole_blocks_without_cargos_summaries() {
+        let log = "   Compiling kernel v0.1.0 (/xvlab/tree/kernel)\n\
+                   warning: unused variable: `pa`\n  --> kernel/src/vm.rs:3:9\n   |\n\
+                   3 |     let pa = 0;\n   |         ^^ help: prefix it: `_pa`\n\n\
+                   warning: unused import: `X`\n --> kernel/src/trap.rs:1:5\n\n\
+                   warning: `kernel` (bin \"kernel\") generated 2 warnings\n\
+                   \x20   Finished `release` profile [optimized] target(s) in 2.1s\n";
+        let found = warnings(log);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("warning: unused variable: `pa`"));
+        assert!(found[0].contains("3 |     let pa = 0;"), "{}", found[0]);
+        assert_eq!(
+            found[1],
+            "warning: unused import: `X`\n --> kernel/src/trap.rs:1:5"
+        );
+        assert!(warnings("    Finished `release` profile\n").is_empty());
     }
 
     #[test]

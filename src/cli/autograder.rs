@@ -77,7 +77,7 @@ pub struct AutogradeArgs {
     )]
     pub output: PathBuf,
     /// VMs to run at once (default: the number of host CPUs).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -332,7 +332,10 @@ pub async fn autograde_cmd(assets: &Assets, args: AutogradeArgs) -> Result<u8, F
         }
     };
     let grade = GradeArgs {
-        lab: Some(args.lab),
+        lab: super::LabArg {
+            lab: Some(args.lab),
+            lab_option: None,
+        },
         submission,
         sandbox: args.sandbox,
         tests: Vec::new(),

@@ -3,7 +3,8 @@
 //! the build sandbox — and says exactly how to install what is missing
 //! ([`diagnose`], [`Check`]). Whether QEMU has its seccomp sandbox is
 //! reported too, as a warning only: VMs run without it where it is missing;
-//! so is cargo-mutants, which only `xvlab mutants` needs.
+//! so are cargo-mutants, which only `xvlab mutants` needs, and a gdb that
+//! knows RISC-V, which only `xvlab qemu --gdb` needs.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -143,7 +144,39 @@ pub fn diagnose(qemu: &str) -> Vec<Check> {
         checks.push(seccomp_check(qemu));
     }
     checks.push(cargo_mutants_check());
+    checks.push(gdb_check());
     checks
+}
+
+/// Can `gdb` debug a RISC-V 64-bit kernel? A plain gdb built for the host
+/// only refuses the architecture (`Undefined item: "riscv:rv64"`).
+fn gdb_knows_riscv(gdb: &str) -> bool {
+    Command::new(gdb)
+        .args(["-nx", "-batch", "-ex", "set architecture riscv:rv64"])
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stderr.is_empty())
+}
+
+/// A gdb for `xvlab qemu --gdb`: gdb-multiarch, or a gdb with RISC-V.
+fn gdb_check() -> Check {
+    let found = ["gdb-multiarch", "riscv64-unknown-elf-gdb", "gdb"]
+        .into_iter()
+        .filter(|gdb| gdb_knows_riscv(gdb))
+        .find_map(|gdb| first_line(gdb, &["--version"]).map(|v| format!("{gdb}: {v}")));
+    Check {
+        what: "gdb",
+        found,
+        needed_for: "`xvlab qemu --gdb` (a gdb that knows riscv:rv64)",
+        fix: vec![
+            (
+                "Debian/Ubuntu",
+                "sudo apt-get install -y gdb-multiarch".to_string(),
+            ),
+            ("macOS", "brew install riscv64-elf-gdb".to_string()),
+        ],
+        problem: None,
+        required: false,
+    }
 }
 
 /// cargo-mutants, for `xvlab mutants` only.
@@ -225,5 +258,22 @@ mod tests {
                 .starts_with("git version")
         );
         assert!(render(&checks).contains("ok       git"));
+    }
+
+    #[test]
+    fn a_gdb_without_riscv_is_a_warning_that_names_gdb_multiarch() {
+        assert!(!gdb_knows_riscv("/nonexistent/gdb"));
+        // `true` succeeds silently: the check reads the exit status and
+        // gdb's complaint, not the name.
+        assert!(gdb_knows_riscv("true"));
+        assert!(!gdb_knows_riscv("false"));
+        let missing = Check {
+            found: None,
+            ..gdb_check()
+        };
+        assert!(missing.ok(), "gdb is optional");
+        let text = render(&[missing]);
+        assert!(text.starts_with("warning  gdb"), "{text}");
+        assert!(text.contains("apt-get install -y gdb-multiarch"), "{text}");
     }
 }

@@ -29,10 +29,11 @@ use crate::lab::rubric::{Rubric, RubricError};
 use crate::lab::{self, Lab, LabError};
 use crate::report::{gradescope, html, human, json, junit};
 use crate::run::plan::{Plan, PlanError, TestFilter, Token};
-use crate::run::qemu;
 use crate::run::session::{SessionEnd, SessionSpec, run_session};
+use crate::run::{gdb, qemu};
 use crate::shared::exit::{self, chain};
 use crate::submission::Submission;
+use crate::submission::programs::StudentPrograms;
 use crate::submission::student::{self, StudentCopy, StudentError};
 
 mod autograder;
@@ -122,6 +123,14 @@ pub struct SandboxArgs {
     pub sandbox: SandboxMode,
 }
 
+/// How much of a successful build `run`, `qemu` and `build` show.
+#[derive(Debug, Args)]
+pub struct BuildShowArgs {
+    /// Print the build's warnings in full (else only how many there are).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
 /// Which submission a command works on.
 #[derive(Debug, Args)]
 pub struct SubmissionArgs {
@@ -133,6 +142,33 @@ pub struct SubmissionArgs {
     /// order (a `git format-patch` mbox counts as a series).
     #[arg(long = "patch", value_name = "FILE")]
     pub patches: Vec<PathBuf>,
+}
+
+/// Which lab a command works on, chosen the same way by every command.
+#[derive(Debug, Args)]
+pub struct LabArg {
+    /// The lab (default: the student copy's lab, or the only lab).
+    #[arg(value_name = "LAB")]
+    pub lab: Option<String>,
+    /// The same as LAB (what `run`, `qemu` and `build` took before).
+    #[arg(long = "lab", value_name = "LAB", hide = true, conflicts_with = "lab")]
+    pub lab_option: Option<String>,
+}
+
+impl LabArg {
+    /// The lab named, either way, if one is.
+    pub fn name(&self) -> Option<&str> {
+        self.lab.as_deref().or(self.lab_option.as_deref())
+    }
+}
+
+/// `--jobs N`: at least one VM, or nothing would ever run.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 VMs would run nothing: give at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -152,8 +188,8 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct GradeArgs {
-    /// The lab (default: the student copy's lab, or the only lab).
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
@@ -169,7 +205,7 @@ pub struct GradeArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// VMs to run at once (default: the number of host CPUs).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Keep the built tree, build log, transcripts and JSON report in DIR
     /// (a new or empty folder; `xvlab diff` compares two of them).
@@ -196,7 +232,7 @@ pub struct GradeAllArgs {
     pub output: PathBuf,
     /// VMs to run at once over the whole class (default: the number of
     /// host CPUs).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Grade every submission again, ignoring kept results.
     #[arg(long)]
@@ -218,22 +254,27 @@ pub struct GradeAllArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The lab whose editable paths a patch is checked against.
-    #[arg(long)]
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-    /// Put this file on the image too (an instructor's test program);
-    /// repeatable.
+    #[command(flatten)]
+    pub show: BuildShowArgs,
+    /// Put a program of yours on the image too: a Rust source `NAME.rs`
+    /// (built as a user program against the copy's user library) or a
+    /// RISC-V xv6 binary; repeatable. (A student copy's new
+    /// `user/src/bin/*.rs` programs are built without it.)
     #[arg(long = "add", value_name = "FILE")]
     pub add: Vec<PathBuf>,
     /// Harts in the VM.
     #[arg(long, default_value_t = 1)]
     pub cpus: u32,
-    /// Give up after this long (boot included), e.g. `90s`, `5m`.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// Give up after this long (boot included), e.g. `90s`, `5m`. The
+    /// default fits a whole `usertests` of the reference solution on one
+    /// hart (about 66 s here) with room to spare.
+    #[arg(long, default_value = "3m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
     /// Print the console exactly as received instead of normalised.
     #[arg(long)]
@@ -245,13 +286,20 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct QemuArgs {
-    /// The lab whose editable paths a patch is checked against.
-    #[arg(long)]
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub show: BuildShowArgs,
+    /// Put a program of yours on the image too: a Rust source `NAME.rs`
+    /// (built as a user program against the copy's user library) or a
+    /// RISC-V xv6 binary; repeatable. (A student copy's new
+    /// `user/src/bin/*.rs` programs are built without it.)
+    #[arg(long = "add", value_name = "FILE")]
+    pub add: Vec<PathBuf>,
     /// Harts in the VM.
     #[arg(long, default_value_t = 1)]
     pub cpus: u32,
@@ -262,14 +310,18 @@ pub struct QemuArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The lab whose editable paths a patch is checked against.
-    #[arg(long)]
-    pub lab: Option<String>,
+    #[command(flatten)]
+    pub lab: LabArg,
     #[command(flatten)]
     pub submission: SubmissionArgs,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-    /// Put this file on the image too; repeatable.
+    #[command(flatten)]
+    pub show: BuildShowArgs,
+    /// Put a program of yours on the image too: a Rust source `NAME.rs`
+    /// (built as a user program against the copy's user library) or a
+    /// RISC-V xv6 binary; repeatable. (A student copy's new
+    /// `user/src/bin/*.rs` programs are built without it.)
     #[arg(long = "add", value_name = "FILE")]
     pub add: Vec<PathBuf>,
     /// Directory to write `kernel` and `fs.img` to.
@@ -279,13 +331,13 @@ pub struct BuildArgs {
 
 #[derive(Debug, Args)]
 pub struct SelfTestArgs {
-    /// The lab.
-    pub lab: String,
+    #[command(flatten)]
+    pub lab: LabArg,
     /// Only the cases whose names contain PATTERN; repeatable.
     #[arg(long = "case", value_name = "PATTERN")]
     pub cases: Vec<String>,
     /// VMs to run at once per grading.
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Write the reference solution's measured VM durations to FILE (the
     /// lab's `grading/LAB/durations.toml`, from which VM deadlines scale).
@@ -297,8 +349,8 @@ pub struct SelfTestArgs {
 
 #[derive(Debug, Args)]
 pub struct MutantsArgs {
-    /// The lab.
-    pub lab: String,
+    #[command(flatten)]
+    pub lab: LabArg,
     /// Only list the mutants (nothing is built or run).
     #[arg(long)]
     pub list: bool,
@@ -321,7 +373,7 @@ pub struct MutantsArgs {
     pub output: Option<PathBuf>,
     /// VMs to run at once, over all gradings (default: the number of host
     /// CPUs).
-    #[arg(long, short)]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
@@ -596,7 +648,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(exit::OK)
         }
         Command::SelfTest(args) => {
-            let lab = Lab::load(&assets, &args.lab).map_err(lab_failure)?;
+            let lab = resolve_lab(&assets, args.lab.name(), None)?;
             let rubric = load_rubric(&assets, &lab)?;
             let qemu = locate_qemu()?;
             let cache = cache()?;
@@ -679,7 +731,7 @@ fn refuse_used_keep_dir(dir: &Path) -> Result<(), Failure> {
 
 async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let started = std::time::Instant::now();
-    let lab = resolve_lab(assets, args.lab.as_deref(), args.submission.tree.as_deref())?;
+    let lab = resolve_lab(assets, args.lab.name(), args.submission.tree.as_deref())?;
     let rubric = load_rubric(assets, &lab)?;
     let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
     let token = Token::random().map_err(plan_failure)?;
@@ -842,6 +894,15 @@ fn render(report: &crate::report::Report, format: Format, color: bool) -> Result
     })
 }
 
+/// A submission built for run/qemu/build.
+struct Readied {
+    ready: Box<grade::Ready>,
+    /// Stops the command on Ctrl-C.
+    cancel: CancellationToken,
+    /// The student copy it came from, if it did.
+    work_tree: Option<PathBuf>,
+}
+
 /// Prepare and build a submission for run/qemu/build.
 async fn ready(
     assets: &Assets,
@@ -849,7 +910,8 @@ async fn ready(
     submission: &SubmissionArgs,
     sandbox: &SandboxArgs,
     add: &[PathBuf],
-) -> Result<(Box<grade::Ready>, CancellationToken), Failure> {
+    show: &BuildShowArgs,
+) -> Result<Readied, Failure> {
     let lab = resolve_lab(assets, lab, submission.tree.as_deref())?;
     let sub = resolve_submission(submission, true)?;
     let cache = cache()?;
@@ -860,12 +922,18 @@ async fn ready(
             build.sandbox.describe()
         );
     }
+    // A student copy's own programs come with it; a patch has none.
+    let work_tree = match &sub {
+        Submission::WorkTree(dir) => Some(dir.clone()),
+        _ => None,
+    };
+    let programs = StudentPrograms::new(work_tree.clone(), add);
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
     let making = grade::Making {
         build: &build,
-        extra: add,
         sealing: None,
+        programs: Some(&programs),
     };
     let readiness = tokio::select! {
         r = grade::make_ready(assets, &lab, &sub, &cache, &making, &progress) => r,
@@ -877,7 +945,18 @@ async fn ready(
             for note in &ready.prepared.notes {
                 eprintln!("note: {note}");
             }
-            Ok((ready, cancel))
+            let warnings = crate::build::kbuild::warnings(&ready.build_log);
+            match warnings.len() {
+                0 => {}
+                _ if show.verbose => eprintln!("{}\n", warnings.join("\n\n")),
+                1 => eprintln!("the build gave 1 warning (`--verbose` shows it)"),
+                n => eprintln!("the build gave {n} warnings (`--verbose` shows them)"),
+            }
+            Ok(Readied {
+                ready,
+                cancel,
+                work_tree,
+            })
         }
         Readiness::Refused(refusal) => Err(Failure::new(refusal.exit_code, refusal.reason)),
         Readiness::BuildFailed { log, .. } => {
@@ -889,12 +968,13 @@ async fn ready(
 
 async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
-    let (ready, cancel) = ready(
+    let Readied { ready, cancel, .. } = ready(
         assets,
-        args.lab.as_deref(),
+        args.lab.name(),
         &args.submission,
         &args.sandbox,
         &args.add,
+        &args.show,
     )
     .await?;
     let machine = ready.machine(&qemu);
@@ -927,22 +1007,32 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
 
 async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
     let qemu = locate_qemu()?;
-    let (ready, _cancel) = ready(
+    let Readied {
+        ready, work_tree, ..
+    } = ready(
         assets,
-        args.lab.as_deref(),
+        args.lab.name(),
         &args.submission,
         &args.sandbox,
-        &[],
+        &args.add,
+        &args.show,
     )
     .await?;
     let mut machine = ready.machine(&qemu);
     machine.cpus = args.cpus;
     if args.gdb {
-        let port = qemu::free_gdb_port().map_err(|e| grade_failure(GradeError::Qemu(e)))?;
+        // In the copy, where the student runs gdb; else (a patch, the
+        // starter) in the cache, which is the user's own too.
+        let dir = match work_tree {
+            Some(tree) => crate::submission::git::absolute(&tree),
+            None => cache()?.root().join("gdb"),
+        };
+        let port = gdb::free_port_from(gdb::user_port(nix::unistd::getuid().as_raw()))
+            .map_err(gdb_failure)?;
+        let setup = gdb::GdbSetup::write(&dir, &machine.kernel, port).map_err(gdb_failure)?;
+        machine.kernel = setup.kernel.clone();
         machine.gdb = Some(port);
-        if let Some(hint) = machine.gdb_hint() {
-            eprintln!("{hint}");
-        }
+        eprintln!("{}", setup.instructions());
     }
     eprintln!("booting {} (Ctrl-A X quits)", ready.prepared.description);
     let status = machine
@@ -957,12 +1047,13 @@ async fn qemu_cmd(assets: &Assets, args: QemuArgs) -> Result<u8, Failure> {
 }
 
 async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
-    let (ready, _cancel) = ready(
+    let Readied { ready, .. } = ready(
         assets,
-        args.lab.as_deref(),
+        args.lab.name(),
         &args.submission,
         &args.sandbox,
         &args.add,
+        &args.show,
     )
     .await?;
     let err = |e: std::io::Error| {
@@ -982,6 +1073,10 @@ async fn build_cmd(assets: &Assets, args: BuildArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
+fn gdb_failure(e: gdb::GdbError) -> Failure {
+    Failure::failed(exit::FAILURE, &e)
+}
+
 fn mutants_failure(e: MutantsError) -> Failure {
     match &e {
         MutantsError::Grade(g) => grade_failure_ref(g),
@@ -999,7 +1094,7 @@ async fn mutants_cmd(assets: &Assets, args: MutantsArgs) -> Result<u8, Failure> 
             "`mutants` writes `--format human` or `--format json`",
         ));
     }
-    let lab = Lab::load(assets, &args.lab).map_err(lab_failure)?;
+    let lab = resolve_lab(assets, args.lab.name(), None)?;
     let (rubric, rubric_text) = load_rubric_text(assets, &lab)?;
     let cancel = cancel_on_ctrl_c();
     let listed = tokio::select! {

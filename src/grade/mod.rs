@@ -68,6 +68,7 @@ use crate::run::session::{
 use crate::run::transcript::LineKind;
 use crate::shared::exit;
 use crate::submission::audit::Vocabulary;
+use crate::submission::programs::StudentPrograms;
 use crate::submission::{Prepared, Refusal, Submission, SubmissionError};
 
 /// A grader fault: something other than the submission went wrong. (A
@@ -289,10 +290,11 @@ pub enum Readiness {
 pub struct Making<'a> {
     /// The build's sandbox and deadline.
     pub build: &'a BuildOptions,
-    /// Instructors' own programs, added to the image.
-    pub extra: &'a [PathBuf],
     /// A graded run's seal key and program names.
     pub sealing: Option<&'a Sealing>,
+    /// The student's own programs, built with the tree (`run`, `qemu` and
+    /// `build`; a grading has none).
+    pub programs: Option<&'a StudentPrograms>,
 }
 
 /// Prepare `submission`, build it and write its image, with `extra` files
@@ -310,11 +312,18 @@ pub async fn make_ready(
 ) -> Result<Readiness, GradeError> {
     let Making {
         build,
-        extra,
         sealing,
+        programs,
     } = *how;
+    let extra = programs.map_or(&[][..], |p| &p.binaries[..]);
     reporter.event(Event::Preparing);
-    let prepared = match submission.prepare(assets, lab) {
+    let prepared = submission.prepare(assets, lab).and_then(|mut prepared| {
+        if let Some(programs) = programs {
+            prepared.add_programs(programs)?;
+        }
+        Ok(prepared)
+    });
+    let prepared = match prepared {
         Ok(prepared) => prepared,
         Err(e) => match e.refusal() {
             // A full disk or exhausted memory is never the submission's
@@ -402,8 +411,8 @@ pub async fn grade(
     let started = Instant::now();
     let making = Making {
         build: &options.build,
-        extra: &[],
         sealing: Some(plan.sealing()),
+        programs: None,
     };
     let ready = tokio::select! {
         ready = make_ready(assets, lab, submission, cache, &making, reporter) => ready?,

@@ -171,17 +171,6 @@ impl Machine {
         args
     }
 
-    /// How to attach a debugger, when the machine has a gdb port.
-    pub fn gdb_hint(&self) -> Option<String> {
-        let port = self.gdb?;
-        let kernel = self.kernel.display();
-        Some(format!(
-            "QEMU is waiting for gdb on 127.0.0.1:{port}; in another terminal run\n  \
-             gdb-multiarch -ex 'target remote 127.0.0.1:{port}' {kernel}\n\
-             or\n  riscv64-unknown-elf-gdb -ex 'target remote 127.0.0.1:{port}' {kernel}"
-        ))
-    }
-
     /// Run QEMU in the foreground on the user's terminal, like `make qemu`
     /// (quit with Ctrl-A x), and return its exit status.
     ///
@@ -550,12 +539,6 @@ mod tests {
         };
         let args = args(&m);
         assert!(args.ends_with(&["-S".into(), "-gdb".into(), "tcp:127.0.0.1:26000".into()]));
-        let hint = m.gdb_hint().unwrap_or_default();
-        assert!(
-            hint.contains("target remote 127.0.0.1:26000' /k/kernel"),
-            "{hint}"
-        );
-        assert_eq!(machine().gdb_hint(), None);
     }
 
     #[test]

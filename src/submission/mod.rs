@@ -45,6 +45,7 @@
 pub mod audit;
 pub mod git;
 pub mod patch;
+pub mod programs;
 pub mod student;
 pub mod worktree;
 
@@ -149,6 +150,10 @@ pub enum SubmissionError {
     /// The pristine tree could not be read from xvlab's assets.
     #[error(transparent)]
     Assets(#[from] AssetError),
+    /// A student program (`run`/`qemu`/`build` only) cannot be one: a bad
+    /// name, a grader program's name, or a binary that is not RISC-V.
+    #[error("{message}")]
+    Program { message: String },
 }
 
 impl SubmissionError {
@@ -169,6 +174,7 @@ impl SubmissionError {
             SubmissionError::DoesNotApply { .. } => exit::PATCH_DOES_NOT_APPLY,
             SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
             SubmissionError::GitMissing => exit::MISSING_TOOL,
+            SubmissionError::Program { .. } => exit::USAGE,
             SubmissionError::NotAKernelTree { .. }
             | SubmissionError::UnreadableTree { .. }
             | SubmissionError::Io { .. }
@@ -190,7 +196,8 @@ impl SubmissionError {
             | SubmissionError::DoesNotApply { .. }
             | SubmissionError::Unreadable { .. }
             | SubmissionError::NotAKernelTree { .. }
-            | SubmissionError::UnreadableTree { .. } => Stage::Prepare,
+            | SubmissionError::UnreadableTree { .. }
+            | SubmissionError::Program { .. } => Stage::Prepare,
             SubmissionError::SourceRefused { .. } => Stage::Audit,
             SubmissionError::GitMissing
             | SubmissionError::Io { .. }
@@ -420,6 +427,13 @@ impl Prepared {
         if findings.is_empty() {
             return Ok(());
         }
+        Err(SubmissionError::source_refused(findings))
+    }
+}
+
+impl SubmissionError {
+    /// The audit's refusal of `findings` (not empty), listed one a line.
+    fn source_refused(findings: Vec<Finding>) -> SubmissionError {
         let mut lines: Vec<String> = findings
             .iter()
             .take(MAX_FINDINGS)
@@ -428,10 +442,10 @@ impl Prepared {
         if findings.len() > MAX_FINDINGS {
             lines.push(format!("… and {} more", findings.len() - MAX_FINDINGS));
         }
-        Err(SubmissionError::SourceRefused {
+        SubmissionError::SourceRefused {
             message: lines.join("\n"),
             findings,
-        })
+        }
     }
 }
 
@@ -587,6 +601,12 @@ pub fn path_problem(path: &str) -> Option<&'static str> {
 }
 
 /// What to say about a forbidden path, after "<who> changes `<path>`".
+/// The start of the note for a new grader-owned file of a work tree
+/// (which [`programs`] takes back for a student program it builds).
+fn ignored_new_file(rel: &str) -> String {
+    format!("ignored your new file {rel}")
+}
+
 fn editable_hint(lab: &Lab) -> String {
     format!("only {} may be edited", lab.editable_patterns.join(", "))
 }
@@ -970,10 +990,12 @@ fn prepare_work_tree(
     }
     for entry in &walked.entries {
         let rel = entry.rel.as_str();
+        // Scaffolding the starter also has (the README) is the copy's own,
+        // not a deletion of the starter's.
+        seen.insert(rel.to_string());
         if is_scaffolding(&lab.name, rel) {
             continue;
         }
-        seen.insert(rel.to_string());
         let shown_rel = escape(rel);
         if lab.is_editable(rel) {
             if let Some(problem) = path_problem(rel) {
@@ -1011,9 +1033,7 @@ fn prepare_work_tree(
                 (bytes != **starter)
                     .then(|| format!("ignored your changes to {shown_rel}: {ignored}"))
             }
-            (EntryKind::File, None) => {
-                Some(format!("ignored your new file {shown_rel}: {ignored}"))
-            }
+            (EntryKind::File, None) => Some(format!("{}: {ignored}", ignored_new_file(&shown_rel))),
             (_, _) => Some(format!("ignored {shown_rel}: it is not a regular file")),
         };
         notes.extend(note);

@@ -4,10 +4,14 @@
 //! A copy is the pristine kernel tree at the root of a directory, plus:
 //!
 //! - `LAB.md`: the lab's handout (`labs/<lab>/README.md`), when the lab has
-//!   one; not `README.md`, which the kernel tree may have itself;
+//!   one;
 //! - `.xvlab.toml`: the marker that says which lab this is (`lab = "lazy"`);
 //!   commands run inside the copy walk up to it;
-//! - `.gitignore`: build output and the file `xvlab pack` writes;
+//! - `README.md`: about the copy (how to build, boot, debug, grade and
+//!   pack in it), in place of the starter's, which is about the reference
+//!   kernel; scaffolding, so it is never graded;
+//! - `.gitignore`: build output, the file `xvlab pack` writes, and what
+//!   `xvlab qemu --gdb` writes (`.xvlab/`, `.gdbinit`);
 //! - a git repository whose first commit is the starter code, tagged
 //!   `starter` (`git diff starter` shows a student their changes).
 //!
@@ -30,7 +34,7 @@ use crate::shared::exit;
 use crate::submission::git::{self, Git, GitError};
 use crate::submission::patch::escape;
 use crate::submission::worktree::{
-    self, EntryKind, HANDOUT, MARKER, default_pack_name, is_scaffolding,
+    self, COPY_README, EntryKind, HANDOUT, MARKER, default_pack_name, is_scaffolding,
 };
 
 /// The tag on the starter commit.
@@ -173,6 +177,33 @@ pub fn init(assets: &Assets, lab: &Lab, dir: &Path) -> Result<StudentCopy, Stude
     })
 }
 
+/// The copy's README: what this directory is and the commands that work
+/// in it.
+fn copy_readme(lab: &Lab) -> String {
+    format!(
+        "# {title}: your copy\n\n\
+         This directory is your copy of the starter kernel of the `{name}` lab,\n\
+         made by `xvlab init`, as a git repository (`git diff starter` shows your\n\
+         changes). The handout is `{handout}`. Run these here:\n\n\
+         ```sh\n\
+         xvlab qemu                        # build and boot, with a shell ($); Ctrl-A X quits\n\
+         xvlab qemu --gdb                  # the same, stopped for gdb: it prints the command\n\
+         xvlab run -- 'usertests sbrkarg'  # boot, type commands, print the console\n\
+         xvlab build --output out          # build only: out/kernel and out/fs.img\n\
+         xvlab grade                       # grade your copy, as the course will\n\
+         xvlab pack                        # write {pack}, the patch you hand in\n\
+         ```\n\n\
+         Only {editable} is graded; the grader restores everything else. Your own\n\
+         programs go in `user/src/bin/NAME.rs`: `qemu`, `run` and `build` put them\n\
+         on the image (`grade` does not).\n",
+        title = lab.title,
+        name = lab.name,
+        handout = HANDOUT,
+        pack = default_pack_name(&lab.name),
+        editable = lab.editable_patterns.join(", "),
+    )
+}
+
 /// Write the copy's files and make the starter commit.
 fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
     assets.extract(&lab.starter, root)?;
@@ -183,10 +214,14 @@ fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
         Err(e) => return Err(e.into()),
     }
     let ignore = format!(
-        "# Build output, and the patch `xvlab pack` writes.\n/target/\n/{}\n",
+        "# Build output, the patch `xvlab pack` writes, and what `xvlab qemu --gdb`\n\
+         # writes (the kernel gdb reads, and its .gdbinit).\n/target/\n/{}\n/.xvlab/\n/.gdbinit\n",
         default_pack_name(&lab.name)
     );
     write(&root.join(".gitignore"), ignore.as_bytes())?;
+    // The starter's README is about the reference kernel and how its
+    // developers build it; the copy's says how to work in the copy.
+    write(&root.join(COPY_README), copy_readme(lab).as_bytes())?;
     let marker = format!(
         "# Made by `xvlab init`: this directory is a copy of the `{name}` lab ({title}).\n\
          # xvlab commands run here read the lab's name from this file.\n\

@@ -11,6 +11,9 @@ pub const MARKER: &str = ".xvlab.toml";
 /// The handout, beside the kernel tree.
 pub const HANDOUT: &str = "LAB.md";
 
+/// The copy's own README (about the copy; the starter's is replaced).
+pub const COPY_README: &str = "README.md";
+
 /// The file name `pack` writes by default, at the root of the copy.
 pub fn default_pack_name(lab: &str) -> String {
     format!("{lab}-submission.patch")
@@ -19,7 +22,11 @@ pub fn default_pack_name(lab: &str) -> String {
 /// Is `rel` (relative to a copy's root) one of the files `init` and `pack`
 /// put beside the kernel tree? Those are never part of a submission.
 pub fn is_scaffolding(lab: &str, rel: &str) -> bool {
-    rel == MARKER || rel == HANDOUT || rel == ".gitignore" || rel == default_pack_name(lab)
+    rel == MARKER
+        || rel == HANDOUT
+        || rel == COPY_README
+        || rel == ".gitignore"
+        || rel == default_pack_name(lab)
 }
 
 /// What a directory entry is; symbolic links are never followed.
