@@ -183,7 +183,7 @@ fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
         Err(e) => return Err(e.into()),
     }
     let ignore = format!(
-        "# Build output, and the patch `xvlab pack` writes.\n/target/\n/{}\n",
+        "# Build output, the patch `xvlab pack` writes, and xvlab's record of the last grading.\n/target/\n/{}\n/.xvlab/\n",
         default_pack_name(&lab.name)
     );
     write(&root.join(".gitignore"), ignore.as_bytes())?;
