@@ -60,6 +60,9 @@ pub struct TestResult {
     /// its end: the test has no verdict (it scores nothing, and reports say
     /// "not run", not "failed"). `failure` then says so.
     pub not_run: bool,
+    /// The test passes only if every case of its session does (the
+    /// rubric's `all_cases`): its failure repeats other tests' failures.
+    pub all_cases: bool,
 }
 
 /// Why a test failed.
@@ -71,6 +74,19 @@ pub struct Failure {
     pub details: Vec<String>,
     /// The end of the console transcript that shows it.
     pub evidence: Option<Evidence>,
+    /// Why the test program itself says it failed: its own line before
+    /// its `test NAME: FAILED` verdict (`lazy alloc: sbrk(1 GiB) failed:
+    /// …`), token hidden; `None` when it printed no verdict.
+    pub said: Option<String>,
+}
+
+impl Failure {
+    /// The failure in one line of words, for a student to read first: what
+    /// the test program said, else what ended the session or what was
+    /// missing ([`Failure::reason`] puts a panic or a deadline first).
+    pub fn in_words(&self) -> &str {
+        self.said.as_deref().unwrap_or(&self.reason)
+    }
 }
 
 /// The last lines of one VM's console.
@@ -149,8 +165,10 @@ fn unchecked(test: &PlannedTest, reason: &str, not_run: bool) -> TestResult {
             reason: reason.to_string(),
             details: Vec::new(),
             evidence: None,
+            said: None,
         }),
         not_run,
+        all_cases: test.all_cases,
     }
 }
 
@@ -191,6 +209,7 @@ fn evaluate_with(
         duration,
         failure,
         not_run: false,
+        all_cases: test.all_cases,
     }
 }
 
@@ -222,6 +241,8 @@ fn summarise_cases(failed: Vec<(&Check, Failure)>, cases: usize) -> Option<Failu
         reason,
         details,
         evidence: first_evidence,
+        // Which cases failed says more here than one case's own reason.
+        said: None,
     })
 }
 
@@ -232,6 +253,7 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
             reason: format!("session `{}` did not run", check.session),
             details: Vec::new(),
             evidence: None,
+            said: None,
         });
     };
     let token = plan.token().as_str();
@@ -283,15 +305,17 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
     }
 
     let mut failures = failures.into_iter();
+    let lines: Vec<String> = evidence_lines(check, outcome)
+        .iter()
+        .map(|l| plan.unmask_names(l))
+        .collect();
     Some(Failure {
         reason: failures.next().unwrap_or_default(),
         details: failures.collect(),
+        said: own_failure_line(&lines).map(|l| hide_token(l, token)),
         evidence: Some(Evidence {
             session: outcome.name.clone(),
-            lines: evidence_lines(check, outcome)
-                .iter()
-                .map(|l| plan.unmask_names(l))
-                .collect(),
+            lines,
         }),
     })
 }
@@ -468,15 +492,34 @@ pub fn forgery_evidence(plan: &Plan, outcomes: &[SessionOutcome]) -> Vec<String>
 /// most like the missing one (`test sbrkarg: FAILED` for a missing
 /// `test sbrkarg: OK`), where the test programs print their reasons;
 /// otherwise (a panic, a timeout, nothing alike) the last lines.
+///
+/// The lines start no earlier than the command typed last before them
+/// (no boot banner, no earlier command's output), and the seals of sealed
+/// lines are left out: they are for the grader, not for people.
 fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
+    use crate::run::transcript::LineKind;
     let lines = outcome.transcript.lines();
-    let tail = || {
-        outcome
-            .transcript
-            .tail(EVIDENCE_LINES)
-            .into_iter()
-            .map(str::to_string)
+    // Lines up to `end` (inclusive) since the command typed before it.
+    let since_command = |end: usize| -> Vec<String> {
+        let window = (end + 1).saturating_sub(EVIDENCE_LINES);
+        let typed = lines[..=end]
+            .iter()
+            .rposition(|l| l.kind == LineKind::Input)
+            .unwrap_or(0);
+        lines[window.max(typed)..=end]
+            .iter()
+            .map(|l| match seal::split(&l.text) {
+                Some((text, _)) => text.to_string(),
+                None => l.text.clone(),
+            })
             .collect()
+    };
+    let tail = || {
+        if lines.is_empty() {
+            Vec::new()
+        } else {
+            since_command(lines.len() - 1)
+        }
     };
     if outcome.end != SessionEnd::Completed {
         return tail();
@@ -485,7 +528,7 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
         lines
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.kind == crate::run::transcript::LineKind::Output)
+            .filter(|(_, l)| l.kind == LineKind::Output)
     };
     let mut best: Option<(usize, usize)> = None; // (common prefix, line index)
     for p in check
@@ -506,12 +549,26 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
         }
     }
     match best {
-        Some((_, end)) => {
-            let start = (end + 1).saturating_sub(EVIDENCE_LINES);
-            lines[start..=end].iter().map(|l| l.text.clone()).collect()
-        }
+        Some((_, end)) => since_command(end),
         None => tail(),
     }
+}
+
+/// The test program's own reason in `evidence`: the line before its last
+/// `test NAME: FAILED` verdict, which the test programs print to say why
+/// (`lazy alloc: sbrk(1 GiB) failed: …`, `sbrkarg: write(fd, sbrk'd page,
+/// 4096) returned -1`). Not a line of the runner (`running test …`, a
+/// timing line) nor the typed command.
+fn own_failure_line(evidence: &[String]) -> Option<&str> {
+    let verdict = evidence
+        .iter()
+        .rposition(|l| l.starts_with("test ") && l.contains(": FAILED"))?;
+    evidence[..verdict]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .take_while(|l| !l.starts_with("$ ") && !l.starts_with("running test "))
+        .find(|l| !l.is_empty() && !l.starts_with("time ") && !l.starts_with("test "))
 }
 
 /// How many leading characters a line must share with a missing line's
@@ -1054,6 +1111,7 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
                         reason: "r".into(),
                         details: Vec::new(),
                         evidence: None,
+                        said: None,
                     },
                 )
             })

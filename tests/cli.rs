@@ -105,6 +105,12 @@ impl Run {
         Run { cmd, tmp, pids }
     }
 
+    /// Run it in `dir` (a student copy) instead of the private folder.
+    fn in_dir(mut self, dir: &Path) -> Run {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     fn args(mut self, args: &[&str]) -> Run {
         self.cmd.args(args);
         self
@@ -203,7 +209,8 @@ fn a_working_kernel_gets_full_marks_and_exit_0() {
         stderr(&out)
     );
     let text = stdout(&out);
-    assert!(text.contains("echo hi: OK"), "{text}");
+    assert!(text.contains("Score 10/10 · 2/2 passed\n"), "{text}");
+    assert!(text.contains("OK (2):\n    echo hi ("), "{text}");
     assert!(text.contains("Score: 10/10"), "{text}");
     assert_eq!(left.groups().len(), 2, "one VM per session");
     left.assert_no_vm_left();
@@ -420,7 +427,8 @@ fn ctrl_c_stops_the_vms_reports_partial_results_and_exits_130() {
         text.contains("interrupted: 2 of 2 tests were not run"),
         "{text}"
     );
-    assert!(text.contains("echo hi: NOT RUN"), "{text}");
+    assert!(text.contains("NOT RUN (2):\n    echo hi, work\n"), "{text}");
+    assert!(text.contains("grading interrupted: 2 not run"), "{text}");
     assert!(
         !text.contains("FAIL"),
         "tests not run are not failed: {text}"
@@ -2120,4 +2128,83 @@ fn qemu_gdb_keeps_the_kernel_and_a_gdbinit_in_the_copy_on_a_port_stable_per_user
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+}
+
+#[test]
+fn list_names_the_tests_with_points_and_session_without_building() {
+    let home = Home::new("10s");
+    let (out, left) = Run::new(&home, "fail-start")
+        .args(&["grade", "lazy", "--list"])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "echo hi    5  boot\nwork       5  work\n2 tests, 10 points\n"
+    );
+    assert!(left.groups().is_empty(), "no VM booted");
+    let (out, _left) = Run::new(&home, "fail-start")
+        .args(&[
+            "grade", "lazy", "--list", "--test", "work", "--format", "json",
+        ])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tests: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        tests,
+        serde_json::json!([{ "name": "work", "points": 5, "session": "work" }])
+    );
+}
+
+#[test]
+fn failed_reruns_what_failed_in_the_copys_last_grading() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("lazy");
+    let (out, _left) = Run::new(&home, "shell")
+        .args(&["init", "lazy", copy.to_str().unwrap()])
+        .output();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let grade = |mode: &str, args: &[&str]| {
+        let mut all = vec!["grade"];
+        all.extend_from_slice(args);
+        Run::new(&home, mode).in_dir(&copy).args(&all).output()
+    };
+
+    let (out, _left) = grade("shell", &["--failed"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("has not been graded yet"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Every command panics the fake kernel: both tests fail.
+    let (out, _left) = grade("panic", &[]);
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    // Then only `work` is graded, and passes; `--failed` runs `echo hi`.
+    let (out, _left) = grade("shell", &["--test", "work"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, left) = grade("shell", &["--failed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Score 5/5 · 1/1 passed"), "{text}");
+    assert!(text.contains("echo hi ("), "{text}");
+    assert_eq!(left.groups().len(), 1, "only the boot VM ran");
+
+    let (out, left) = grade("shell", &["--failed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every test passed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(left.groups().is_empty(), "nothing ran");
+    // The record is the copy's, not the student's work: git ignores it.
+    let status = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "");
+    assert!(copy.join(".xvlab/last.json").is_file());
 }

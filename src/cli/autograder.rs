@@ -344,6 +344,8 @@ pub async fn autograde_cmd(assets: &Assets, args: AutogradeArgs) -> Result<u8, F
         jobs: args.jobs,
         keep: None,
         verbose: false,
+        list: false,
+        failed: false,
     };
     // results.json is written whatever the result; Gradescope reads it,
     // and a non-zero exit would only add a generic error for the student.

@@ -38,6 +38,7 @@ use crate::submission::student::{self, StudentCopy, StudentError};
 
 mod autograder;
 mod diff;
+mod selection;
 
 /// Autograder and lab harness for the xv6-style Rust kernel's labs.
 #[derive(Debug, Parser)]
@@ -198,6 +199,14 @@ pub struct GradeArgs {
     /// glob with `*`, `?`, `[]`); case-insensitive; repeatable.
     #[arg(long = "test", value_name = "PATTERN")]
     pub tests: Vec<String>,
+    /// List the tests (name, points, session) instead of grading: nothing
+    /// is built or booted; with --test, the ones it selects.
+    #[arg(long)]
+    pub list: bool,
+    /// Run only the tests that failed or were not run in this student
+    /// copy's last grading.
+    #[arg(long, conflicts_with = "tests")]
+    pub failed: bool,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -211,7 +220,8 @@ pub struct GradeArgs {
     /// (a new or empty folder; `xvlab diff` compares two of them).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
-    /// Stream every VM's console to standard error.
+    /// Stream every VM's console to standard error, and report every test
+    /// with all its details.
     #[arg(long, short)]
     pub verbose: bool,
 }
@@ -733,9 +743,36 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     let started = std::time::Instant::now();
     let lab = resolve_lab(assets, args.lab.name(), args.submission.tree.as_deref())?;
     let rubric = load_rubric(assets, &lab)?;
-    let filter = TestFilter::new(&args.tests).map_err(plan_failure)?;
+    let filter = if args.failed {
+        let copy = match resolve_submission(&args.submission, false) {
+            Ok(Submission::WorkTree(root)) => StudentCopy::find(&root).ok(),
+            _ => None,
+        };
+        let Some(copy) = copy else {
+            return Err(Failure::new(
+                exit::USAGE,
+                "--failed: run it in a student copy (`xvlab init`): the last grading is recorded there",
+            ));
+        };
+        let root = copy.root;
+        match selection::failed_filter(&root, &rubric) {
+            Ok(filter) => filter,
+            // Everything passed: nothing to do, and that is no error.
+            Err(f) if f.code == exit::OK => {
+                eprintln!("xvlab: {}", f.message);
+                return Ok(exit::OK);
+            }
+            Err(f) => return Err(f),
+        }
+    } else {
+        TestFilter::new(&args.tests).map_err(plan_failure)?
+    };
     let token = Token::random().map_err(plan_failure)?;
     let plan = Plan::new(&rubric, token, &filter).map_err(plan_failure)?;
+    if args.list {
+        print!("{}", selection::list(&plan, args.format != Format::Human));
+        return Ok(exit::OK);
+    }
     let submission = resolve_submission(&args.submission, false)?;
     if let Some(dir) = &args.keep {
         refuse_used_keep_dir(dir)?;
@@ -818,6 +855,13 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     } else {
         to.write(&report, report.note().as_deref())?;
     }
+    // A student copy remembers the results, for `--failed`.
+    if let Submission::WorkTree(root) = &submission
+        && let Ok(copy) = StudentCopy::find(root)
+        && copy.root == *root
+    {
+        selection::record(root, &report)?;
+    }
     Ok(report.exit_code())
 }
 
@@ -845,6 +889,7 @@ async fn html_reference(
 struct ReportTo {
     format: Format,
     output: Option<PathBuf>,
+    verbose: bool,
 }
 
 impl ReportTo {
@@ -852,6 +897,7 @@ impl ReportTo {
         ReportTo {
             format: args.format,
             output: args.output.clone(),
+            verbose: args.verbose,
         }
     }
 
@@ -860,7 +906,7 @@ impl ReportTo {
     /// it says the same.
     fn write(&self, report: &crate::report::Report, note: Option<&str>) -> Result<(), Failure> {
         let on_terminal = self.output.is_none() && std::io::stdout().is_terminal();
-        let text = render(report, self.format, on_terminal)?;
+        let text = render(report, self.format, on_terminal, self.verbose)?;
         self.write_text(&text, note, on_terminal && self.format == Format::Human)
     }
 
@@ -877,10 +923,18 @@ impl ReportTo {
     }
 }
 
-/// A report in the chosen format (`color`: human format for a terminal).
-fn render(report: &crate::report::Report, format: Format, color: bool) -> Result<String, Failure> {
+/// A report in the chosen format (`color`: human format for a terminal;
+/// `verbose`: every test's details).
+fn render(
+    report: &crate::report::Report,
+    format: Format,
+    color: bool,
+    verbose: bool,
+) -> Result<String, Failure> {
+    let style = human::Style::detect(color);
     Ok(match format {
-        Format::Human => human::render_styled(report, human::Style::detect(color)),
+        Format::Human if verbose => human::render_verbose(report, style),
+        Format::Human => human::render_styled(report, style),
         Format::Json => json::render(report),
         Format::Gradescope => gradescope::render(report),
         // Without its consoles: a page of the summary and the test table

@@ -549,6 +549,30 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
         )
     }
 
+    /// Ctrl-C while `usertests/stacktest` ran: that test, and the one over
+    /// all cases, are not run.
+    pub(crate) fn interrupted_report() -> Report {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        outs[3] = outcome(
+            &plan,
+            "usertests/stacktest",
+            "usertests starting\n",
+            SessionEnd::Cancelled,
+            900,
+        );
+        let mut r = Report::graded(
+            &rubric(),
+            &plan,
+            "work tree ~/lazy",
+            (Duration::from_millis(9_000), sandboxed()),
+            &outs,
+            Duration::from_millis(14_000),
+        );
+        r.interrupted = true;
+        r
+    }
+
     pub(crate) fn sandboxed() -> Confinement {
         Confinement {
             sandboxed: true,

@@ -235,6 +235,8 @@ pub struct TestFilter {
 enum Matcher {
     /// Lowercased.
     Substring(String),
+    /// A whole test name, as the rubric spells it (`--failed`).
+    Exact(String),
     Glob(globset::GlobMatcher),
 }
 
@@ -267,6 +269,22 @@ impl TestFilter {
         Ok(TestFilter { patterns: compiled })
     }
 
+    /// Selects exactly the tests named `names` (as the rubric spells
+    /// them): `usertests: copyin` does not select `usertests: copyinstr1`.
+    pub fn exact(names: &[impl AsRef<str>]) -> TestFilter {
+        TestFilter {
+            patterns: names
+                .iter()
+                .map(|n| {
+                    (
+                        n.as_ref().to_string(),
+                        Matcher::Exact(n.as_ref().to_string()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// Whether the filter selects every test.
     pub fn is_all(&self) -> bool {
         self.patterns.is_empty()
@@ -282,6 +300,7 @@ impl Matcher {
     fn matches(&self, name: &str) -> bool {
         match self {
             Matcher::Substring(s) => name.to_lowercase().contains(s.as_str()),
+            Matcher::Exact(s) => name == s,
             Matcher::Glob(g) => g.is_match(name),
         }
     }

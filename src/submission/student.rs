@@ -214,8 +214,9 @@ fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
         Err(e) => return Err(e.into()),
     }
     let ignore = format!(
-        "# Build output, the patch `xvlab pack` writes, and what `xvlab qemu --gdb`\n\
-         # writes (the kernel gdb reads, and its .gdbinit).\n/target/\n/{}\n/.xvlab/\n/.gdbinit\n",
+        "# Build output, the patch `xvlab pack` writes, xvlab's record of the last\n\
+         # grading and what `xvlab qemu --gdb` writes (the kernel gdb reads, and\n\
+         # its .gdbinit).\n/target/\n/{}\n/.xvlab/\n/.gdbinit\n",
         default_pack_name(&lab.name)
     );
     write(&root.join(".gitignore"), ignore.as_bytes())?;
