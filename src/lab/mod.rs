@@ -246,7 +246,7 @@ mod tests {
         assert!(!lab.is_editable("xv6fs/src/lib.rs"));
         assert!(!lab.is_editable(".cargo/config.toml"));
         assert!(!lab.is_editable("kernel/src/notes.txt"));
-        assert_eq!(list(&Assets::Embedded), ["lazy"]);
+        assert_eq!(list(&Assets::Embedded), ["cow", "lazy"]);
     }
 
     #[test]
@@ -273,8 +273,10 @@ mod tests {
 
     #[test]
     fn unknown_lab_names_the_known_ones() {
-        let err = Lab::load(&Assets::Embedded, "cow").unwrap_err().to_string();
-        assert!(err.contains("known labs: lazy"), "{err}");
+        let err = Lab::load(&Assets::Embedded, "nosuchlab")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("known labs: cow, lazy"), "{err}");
     }
 
     #[test]
