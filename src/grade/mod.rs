@@ -52,7 +52,9 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
 use crate::build::image::{self, ImageError};
-use crate::build::kbuild::{self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built};
+use crate::build::kbuild::{
+    self, BuildCache, BuildError, BuildOptions, BuildOutcome, Built, Program,
+};
 use crate::check::{self, TestResult};
 use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
@@ -358,7 +360,7 @@ pub async fn make_ready(
             image::write_image(
                 &dir.path().join("fs.img"),
                 &readme,
-                &built.programs,
+                &image_programs(lab, &built.programs)?,
                 extra,
                 sealing,
             )?;
@@ -944,9 +946,74 @@ fn masked_line(plan: &Plan, line: &str) -> String {
     line
 }
 
+/// The programs of a build that go on the image: with lab.toml's
+/// `test_programs`, the programs that are not test programs (a test program
+/// carries the seal's key marker, see [`image::seal_program`]) and the test
+/// programs the lab names, so one starter can carry the test programs of
+/// several labs; without it, every program.
+fn image_programs(lab: &Lab, programs: &[Program]) -> Result<Vec<Program>, GradeError> {
+    let Some(tests) = &lab.test_programs else {
+        return Ok(programs.to_vec());
+    };
+    let mut chosen = Vec::new();
+    for program in programs {
+        if !tests.contains(&program.name) {
+            let elf = std::fs::read(&program.path).map_err(|source| ImageError::Read {
+                path: program.path.clone(),
+                source,
+            })?;
+            if elf.windows(seal::KEY_LEN).any(|w| w == seal::MARKER) {
+                continue;
+            }
+        }
+        chosen.push(program.clone());
+    }
+    Ok(chosen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_image_carries_the_labs_own_test_programs_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = |name: &str, marked: bool| {
+            let path = dir.path().join(name);
+            let marker = if marked { &seal::MARKER[..] } else { b"" };
+            std::fs::write(&path, [b"\x7fELF ".as_slice(), marker].concat()).unwrap();
+            Program {
+                name: name.into(),
+                path,
+            }
+        };
+        let built = [
+            program("sh", false),
+            program("cowtest", true),
+            program("lazytests", true),
+            program("usertests", true),
+        ];
+        let names = |lab: &Lab| -> Vec<String> {
+            image_programs(lab, &built)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.name)
+                .collect()
+        };
+        let cow = Lab::parse(
+            "cow",
+            "name = \"cow\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n\
+             test_programs = [\"cowtest\", \"usertests\"]\n",
+        )
+        .unwrap();
+        assert_eq!(names(&cow), ["sh", "cowtest", "usertests"]);
+        let all = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n",
+        )
+        .unwrap();
+        assert_eq!(names(&all), ["sh", "cowtest", "lazytests", "usertests"]);
+    }
 
     fn io(errno: i32) -> std::io::Error {
         std::io::Error::from_raw_os_error(errno)

@@ -7,7 +7,8 @@
 //!
 //! Lab definitions: `labs/<lab>/lab.toml` says what a lab is called,
 //! which paths of the kernel tree a submission may change and, optionally,
-//! how long a build may take (`build_timeout`) ([`Lab`]).
+//! how long a build may take (`build_timeout`) and, optionally, which
+//! test programs go on the image (`test_programs`) ([`Lab`]).
 //!
 //! Everything outside `editable` belongs to the grader: it is restored from
 //! the pristine tree before a submission is built, and a patch that touches
@@ -74,6 +75,8 @@ struct LabFile {
     editable: Vec<String>,
     #[serde(default, with = "humantime_serde")]
     build_timeout: Option<std::time::Duration>,
+    #[serde(default)]
+    test_programs: Option<Vec<String>>,
 }
 
 /// A lab.
@@ -93,6 +96,10 @@ pub struct Lab {
     /// How long a build of a submission may take (`build_timeout`, e.g.
     /// `"5m"`); `None`: the default of [`crate::build::kbuild::BUILD_TIMEOUT`].
     pub build_timeout: Option<std::time::Duration>,
+    /// The test programs that go on the image (`test_programs`): the
+    /// starter's other test programs (those of other labs) stay off it.
+    /// `None`: every program of the starter.
+    pub test_programs: Option<Vec<String>>,
     editable: GlobSet,
 }
 
@@ -190,6 +197,7 @@ impl Lab {
             starter,
             editable_patterns: file.editable,
             build_timeout: file.build_timeout,
+            test_programs: file.test_programs,
             editable,
         })
     }
@@ -246,7 +254,7 @@ mod tests {
         assert!(!lab.is_editable("xv6fs/src/lib.rs"));
         assert!(!lab.is_editable(".cargo/config.toml"));
         assert!(!lab.is_editable("kernel/src/notes.txt"));
-        assert_eq!(list(&Assets::Embedded), ["lazy"]);
+        assert_eq!(list(&Assets::Embedded), ["cow", "lazy"]);
     }
 
     #[test]
@@ -272,9 +280,25 @@ mod tests {
     }
 
     #[test]
+    fn each_lab_names_its_own_test_programs() {
+        let lazy = Lab::load(&Assets::Embedded, "lazy").unwrap();
+        assert_eq!(lazy.test_programs.unwrap(), ["lazytests", "usertests"]);
+        let cow = Lab::load(&Assets::Embedded, "cow").unwrap();
+        assert_eq!(cow.test_programs.unwrap(), ["cowtest", "usertests"]);
+        let none = Lab::parse(
+            "x",
+            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\n",
+        )
+        .unwrap();
+        assert_eq!(none.test_programs, None);
+    }
+
+    #[test]
     fn unknown_lab_names_the_known_ones() {
-        let err = Lab::load(&Assets::Embedded, "cow").unwrap_err().to_string();
-        assert!(err.contains("known labs: lazy"), "{err}");
+        let err = Lab::load(&Assets::Embedded, "nosuchlab")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("known labs: cow, lazy"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //! - support for the programs that test the kernel ([`harness`]): verdict
 //!   lines that carry a grader's per-run token and leave in one `write`,
 //!   running a test in a child process, and counting free memory and
-//!   process slots to catch a kernel that loses them.
+//!   process slots to catch a kernel that loses them; and the command line
+//!   and main loop of the lab test programs ([`suite`]).
 //!
 //! Every process is single-threaded (xv6 has no threads and no signal
 //! handlers); the global state in this crate relies on that.
@@ -37,6 +38,7 @@ pub mod print;
 pub mod process;
 pub mod runtime;
 pub mod static_cell;
+pub mod suite;
 pub mod sys;
 pub mod text;
 pub mod umalloc;

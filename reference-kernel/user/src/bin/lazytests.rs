@@ -10,7 +10,7 @@
 //!
 //! Usage: `lazytests [-k TOKEN] [-t] [-l] [alloc|unmap|oom ...]` (all three
 //! by default; `-l` lists the names to select them by, one per line, the
-//! way the grader runs each test in a VM of its own). Output: `test NAME: OK` or `test NAME: FAILED` (the reason on
+//! way the grader runs each test in a VM of its own; see `user::suite`). Output: `test NAME: OK` or `test NAME: FAILED` (the reason on
 //! the line before), then `ALL TESTS PASSED` or `SOME TESTS FAILED`; with
 //! `-k TOKEN` every one of these lines ends in ` [TOKEN]` (see
 //! `user::harness`). `-t` also prints each test's duration in clock ticks.
@@ -21,27 +21,15 @@
 
 use core::arch::asm;
 
-use user::harness::{self, PGSIZE, Reporter, run_in_child};
-use user::{Args, ByteStr, eprintln, fail, println, sys};
+use user::harness::{self, PGSIZE, run_in_child};
+use user::suite::{self, Test};
+use user::{Args, fail, sys};
 
 user::entry!(main);
 
 /// The region `lazy alloc` and `lazy unmap` sbrk: 1 GiB, eight times the
 /// machine's memory.
 const REGION: usize = 1024 * 1024 * 1024;
-
-/// One test: the short name to select it, the name in verdicts, the body.
-struct Test {
-    key: &'static str,
-    name: &'static str,
-    run: fn(),
-}
-
-impl Test {
-    const fn new(key: &'static str, name: &'static str, run: fn()) -> Test {
-        Test { key, name, run }
-    }
-}
 
 const TESTS: [Test; 3] = [
     Test::new("alloc", "lazy alloc", sparse_memory),
@@ -50,60 +38,7 @@ const TESTS: [Test; 3] = [
 ];
 
 fn main(args: Args) -> i32 {
-    let mut token = None;
-    let mut timing = false;
-    let mut list = false;
-    let mut chosen = [false; TESTS.len()];
-    let mut rest = args.iter().skip(1);
-    while let Some(arg) = rest.next() {
-        match arg.to_bytes() {
-            b"-k" => match rest.next().map(|t| t.to_bytes()) {
-                Some(t) if harness::valid_token(t) => token = Some(t),
-                _ => return usage(),
-            },
-            b"-t" => timing = true,
-            b"-l" => list = true,
-            key => match TESTS.iter().position(|t| t.key.as_bytes() == key) {
-                Some(i) => chosen[i] = true,
-                None => {
-                    eprintln!("lazytests: no test {}", ByteStr(key));
-                    return usage();
-                }
-            },
-        }
-    }
-    if list {
-        for test in &TESTS {
-            println!("{}", test.key);
-        }
-        return 0;
-    }
-    if !chosen.contains(&true) {
-        chosen = [true; TESTS.len()];
-    }
-
-    // The program's own name, not argv[0]: the grader runs it under a
-    // random one.
-    let report = Reporter::start("lazytests", token);
-    let mut all_ok = true;
-    for (test, _) in TESTS.iter().zip(chosen).filter(|(_, c)| *c) {
-        println!("running test {}", test.name);
-        let start = user::uptime();
-        harness::set_test_name(test.name);
-        let ok = run_in_child(test.run) == Ok(0);
-        report.test(test.name, ok);
-        all_ok &= ok;
-        if timing {
-            println!("time {}: {} ticks", test.name, user::uptime() - start);
-        }
-    }
-    report.summary(all_ok);
-    if all_ok { 0 } else { 1 }
-}
-
-fn usage() -> i32 {
-    eprintln!("usage: lazytests [-k TOKEN] [-t] [-l] [alloc|unmap|oom ...]");
-    2
+    suite::run("lazytests", &TESTS, args)
 }
 
 /// Grows the heap by `REGION` from a page boundary and returns its start.
