@@ -3,7 +3,8 @@
 # integration tests (including end-to-end grading under QEMU), the kernel's
 # host-side unit tests, and the lab self-test that grades the starter, the
 # reference solution and every known-bad submission against their expected
-# results, and the mutation analysis of the rubric (`xvlab mutants lazy`).
+# results, for both labs (lazy and cow), and the mutation analysis of the
+# lazy rubric (`xvlab mutants lazy`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -31,6 +32,7 @@ cargo test --workspace --locked
 step "lab self-test"
 cargo build --release --locked --quiet
 ./target/release/xvlab self-test lazy
+./target/release/xvlab self-test cow
 
 step "mutation analysis (every mutant of the solution killed or listed equivalent)"
 # cargo-mutants lists the mutants; only this step needs it.
