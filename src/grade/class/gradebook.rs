@@ -275,9 +275,21 @@ impl Gradebook {
 
 /// One CSV record: cells quoted where they hold a comma, a quote or a
 /// line break; CRLF line ends are not used (LF only, which spreadsheet
-/// programs read).
+/// programs read). A cell a spreadsheet would run as a formula (`=`, `+`,
+/// `-`, `@`, a tab or a carriage return first) gets a leading `'`: names
+/// and emails come from the students (a Gradescope export's metadata), and
+/// the gradebook is opened by staff in a spreadsheet. No cell xvlab writes
+/// itself starts so: ids, statuses and scores (never negative) stay as
+/// they are.
 fn push_record(out: &mut String, cells: impl Iterator<Item = String>) {
     let cells: Vec<String> = cells
+        .map(|c| {
+            if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{c}")
+            } else {
+                c
+            }
+        })
         .map(|c| {
             if c.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", c.replace('"', "\"\""))
@@ -338,5 +350,17 @@ mod tests {
         let back = Gradebook::from_summary_json(&book.summary_json()).unwrap();
         assert_eq!(back, book);
         assert_eq!(book.most_failed(), vec![("work".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_students_name_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text() {
+        let mut hostile = row("eve", 10, "graded");
+        hostile.name = "=HYPERLINK(\"http://x.example\",\"a\")".to_string();
+        hostile.email = "@SUM(1)".to_string();
+        let book = Gradebook::new("lazy", "m", vec![hostile]);
+        assert_eq!(
+            book.csv().lines().nth(1).unwrap(),
+            "eve,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"a\"\")\",'@SUM(1),,10,10,graded,,5,5"
+        );
     }
 }
