@@ -53,7 +53,10 @@ fn run_types_commands_and_prints_the_transcript() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = xvlab(dir.path(), &["run", "--", "echo hi", "echo a b | wc"]);
+    let out = xvlab(
+        dir.path(),
+        &["run", "lazy", "--", "echo hi", "echo a b | wc"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let transcript = text(&out.stdout);
     let lines: Vec<&str> = transcript.lines().collect();
@@ -194,7 +197,10 @@ fn the_rubric_runs_exactly_the_tests_the_test_programs_list() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = xvlab(dir.path(), &["run", "--", "usertests -l", "lazytests -l"]);
+    let out = xvlab(
+        dir.path(),
+        &["run", "lazy", "--", "usertests -l", "lazytests -l"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let transcript = text(&out.stdout);
     let rubric_text = std::fs::read_to_string(repo().join("grading/lazy/rubric.toml")).unwrap();
@@ -230,7 +236,14 @@ fn the_handouts_journey_step_1_breaks_echo_hi_and_step_2_mends_it() {
     let step1 = repo().join("grading/lazy/mutants/no-fault-handler.patch");
     let out = xvlab(
         dir.path(),
-        &["run", "--patch", step1.to_str().unwrap(), "--", "echo hi"],
+        &[
+            "run",
+            "lazy",
+            "--patch",
+            step1.to_str().unwrap(),
+            "--",
+            "echo hi",
+        ],
     );
     let transcript = text(&out.stdout);
     assert!(
@@ -249,7 +262,14 @@ fn the_handouts_journey_step_1_breaks_echo_hi_and_step_2_mends_it() {
     let step2 = repo().join("grading/lazy/mutants/seed-004.patch");
     let out = xvlab(
         dir.path(),
-        &["run", "--patch", step2.to_str().unwrap(), "--", "echo hi"],
+        &[
+            "run",
+            "lazy",
+            "--patch",
+            step2.to_str().unwrap(),
+            "--",
+            "echo hi",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
