@@ -16,22 +16,6 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-if ! command -v qemu-system-riscv64 >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        SUDO=""
-        if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-        echo "setup: installing QEMU (qemu-system-misc)"
-        $SUDO apt-get update -qq
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-misc >/dev/null
-    elif command -v brew >/dev/null 2>&1; then
-        echo "setup: installing QEMU with Homebrew"
-        brew install qemu
-    else
-        echo "setup: install QEMU (qemu-system-riscv64) with your package manager, then run this again" >&2
-        exit 1
-    fi
-fi
-
 # apt_install PACKAGE WHY: install a Debian package on Linux with apt (other
 # systems do without it: the sandbox is then off, the browser test skipped).
 apt_install() {
@@ -43,6 +27,18 @@ apt_install() {
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
     fi
 }
+
+if ! command -v qemu-system-riscv64 >/dev/null 2>&1; then
+    if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null 2>&1; then
+        apt_install qemu-system-misc "QEMU"
+    elif command -v brew >/dev/null 2>&1; then
+        echo "setup: installing QEMU with Homebrew"
+        brew install qemu
+    else
+        echo "setup: install QEMU (qemu-system-riscv64) with your package manager, then run this again" >&2
+        exit 1
+    fi
+fi
 
 if ! command -v bwrap >/dev/null 2>&1; then
     apt_install bubblewrap "the build sandbox"

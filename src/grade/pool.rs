@@ -300,7 +300,7 @@ pub fn material(
     base.add("tests", tests.join("\n").as_bytes());
     let optional = [
         format!("labs/{}/lab.toml", lab.name),
-        format!("grading/{}/solution.patch", lab.name),
+        lab.solution_path(),
         crate::lab::deadline::references_path(&lab.name),
     ];
     let mut files = assets.list(&lab.starter)?;

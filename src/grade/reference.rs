@@ -20,7 +20,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::mutants::run::{key_base, solution};
+use super::pool;
 use super::{Options, Reporter, grade, kept_consoles};
 use crate::build::kbuild::BuildCache;
 use crate::lab::Lab;
@@ -82,7 +82,7 @@ async fn lookup_or_grade(
         .assets
         .read_string(&ctx.lab.rubric_path())
         .map_err(|e| format!("failed to {}", chain(&e)))?;
-    let key = key_base(ctx.assets, ctx.lab, &rubric_text, &[])
+    let key = pool::material(ctx.assets, ctx.lab, &rubric_text, &[])
         .map_err(|e| format!("failed to {}", chain(&e)))?
         .key("reference consoles", b"");
     let file = path(ctx.cache, lab, key.as_str());
@@ -96,7 +96,11 @@ async fn lookup_or_grade(
             sessions: kept.sessions,
         });
     }
-    let patch = solution(ctx.assets, lab).map_err(|e| format!("failed to {}", chain(&e)))?;
+    let patch = ctx
+        .assets
+        .read(&ctx.lab.solution_path())
+        .map_err(|e| format!("failed to {}", chain(&e)))?
+        .into_owned();
     let submission = Submission::Patches(vec![PatchInput {
         name: "solution.patch".to_string(),
         bytes: patch,

@@ -213,6 +213,12 @@ impl Lab {
         format!("grading/{}/rubric.toml", self.name)
     }
 
+    /// The reference solution's path within the assets (what the
+    /// self-test, mutation analysis and the HTML report's diffs grade).
+    pub fn solution_path(&self) -> String {
+        format!("grading/{}/solution.patch", self.name)
+    }
+
     /// The student handout's path within the assets.
     pub fn handout_path(&self) -> String {
         format!("labs/{}/README.md", self.name)

@@ -137,12 +137,12 @@ impl Analysis {
 }
 
 /// The lab's reference solution patch.
-pub fn solution(assets: &Assets, lab: &str) -> Result<Vec<u8>, MutantsError> {
+fn solution(assets: &Assets, lab: &Lab) -> Result<Vec<u8>, MutantsError> {
     assets
-        .read(&format!("grading/{lab}/solution.patch"))
+        .read(&lab.solution_path())
         .map(|b| b.into_owned())
         .map_err(|source| MutantsError::Assets {
-            lab: lab.to_string(),
+            lab: lab.name.clone(),
             source,
         })
 }
@@ -164,7 +164,7 @@ pub fn equivalents(assets: &Assets, lab: &str) -> Result<Equivalents, MutantsErr
 /// solution applied, in a scratch directory, listed by cargo-mutants.
 pub async fn list(assets: &Assets, lab: &Lab) -> Result<Vec<Mutant>, MutantsError> {
     let program = listing::locate()?;
-    let solution = solution(assets, &lab.name)?;
+    let solution = solution(assets, lab)?;
     let submission = Submission::Patches(vec![PatchInput {
         name: "solution.patch".to_string(),
         bytes: solution.clone(),
@@ -199,7 +199,7 @@ pub fn sample(mutants: Vec<Mutant>, count: usize) -> Vec<Mutant> {
 
 /// Everything but the mutant that decides its outcome (see
 /// [`pool::Key`]): the lab's material and the test selection.
-pub fn key_base(
+fn key_base(
     assets: &Assets,
     lab: &Lab,
     rubric_text: &str,
@@ -249,7 +249,7 @@ pub async fn run(
     let base = key_base(assets, lab, rubric_text, &options.many.tests)?;
     let store = Store::new(pool::cache_dir(cache.root(), "mutants", &lab.name));
     let references = grade::load_references(assets, &lab.name)?;
-    let solution = solution(assets, &lab.name)?;
+    let solution = solution(assets, lab)?;
     let grading = Options {
         fail_fast: true,
         keep: None,
