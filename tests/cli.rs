@@ -327,6 +327,42 @@ fn an_html_report_grades_the_reference_once_and_keeps_it_for_the_next_page() {
 }
 
 #[test]
+fn ctrl_c_while_the_html_reports_reference_is_graded_writes_the_page_and_exits_130() {
+    // The `work` test fails, so the page wants the reference's consoles;
+    // a rubric of its own, so that no kept reference is found.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let rubric = RUBRIC
+        .replace("TIMEOUT", "60s")
+        .replace("'^work {token}$'", "'^work done {token}$'")
+        + &format!("# interrupted reference {nonce}\n");
+    let home = Home::with_rubric(&rubric);
+    // How many VMs the student's own grading starts.
+    let (out, left) = Run::new(&home, "shell")
+        .args(&["grade", "lazy", "--patch", &solution(), "--format", "json"])
+        .output();
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    let student_vms = std::fs::read_to_string(&left.pids).unwrap().lines().count();
+    // The student's VMs run the shell; the reference's hang until Ctrl-C.
+    let run = Run::new(&home, &format!("hang-after-vms {student_vms}"))
+        .args(&["grade", "lazy", "--patch", &solution(), "--format", "html"])
+        .args(&["-o", "page.html"]);
+    let (out, left) = interrupt_after_vms(run, student_vms + 1);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("grading the reference solution once"),
+        "{}",
+        stderr(&out)
+    );
+    let page = std::fs::read_to_string(left._keep.path().join("page.html")).unwrap();
+    assert!(page.contains("<div class=\"score\">5/10</div>"), "{page}");
+    assert!(page.contains("interrupted"), "{page}");
+    left.assert_no_vm_left();
+}
+
+#[test]
 fn a_panicking_kernel_is_reported_with_its_panic_line_without_waiting_for_the_deadline() {
     let home = Home::new("60s");
     let started = Instant::now();
@@ -386,6 +422,12 @@ fn a_vm_that_ignores_sigterm_is_killed() {
 /// Start `run`, wait for its first VM, press Ctrl-C; returns its output
 /// once it exited (within 10 s) and what it left.
 fn interrupt_after_first_vm(run: Run) -> (Output, Leftovers) {
+    interrupt_after_vms(run, 1)
+}
+
+/// Start `run`, wait until `vms` VMs have started, press Ctrl-C; as
+/// [`interrupt_after_first_vm`].
+fn interrupt_after_vms(run: Run, vms: usize) -> (Output, Leftovers) {
     let Run { mut cmd, tmp, pids } = run;
     let child = cmd
         .stdout(Stdio::piped())
@@ -396,10 +438,11 @@ fn interrupt_after_first_vm(run: Run) -> (Output, Leftovers) {
     let deadline = Instant::now() + Duration::from_secs(300);
     while std::fs::read_to_string(&pids)
         .unwrap_or_default()
-        .trim()
-        .is_empty()
+        .lines()
+        .count()
+        < vms
     {
-        assert!(Instant::now() < deadline, "no VM started");
+        assert!(Instant::now() < deadline, "fewer than {vms} VMs started");
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));

@@ -862,6 +862,13 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
     {
         selection::record(root, &report)?;
     }
+    // Ctrl-C while the HTML report's reference was being graded: the
+    // student's results are complete and written (the page says the
+    // reference is missing), but the user stopped the command, and a
+    // script must see that, not the student's verdict.
+    if cancel.is_cancelled() {
+        return Ok(exit::INTERRUPTED);
+    }
     Ok(report.exit_code())
 }
 
