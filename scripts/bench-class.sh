@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# Benchmark of class grading (issue: grade a whole class), with public tools
-# only (bash, bc, /proc). Run it on a quiet machine; it prints:
-#   1. class throughput for a 12-submission mix (the reference solution, the
-#      starter, mutants, a refused patch, one that does not build, one that
-#      hangs): `xvlab grade-all` against a serial loop of `xvlab grade`, in
-#      submissions per hour, and their ratio — both on a warm build cache
-#      (each timed twice, the second time reported);
-#   2. xvlab's own peak memory and the time per submission for a batch of
-#      200 cheap distinct submissions (a kernel that panics at boot, each
-#      with its own comment line) against a batch of 10 of them.
+# Benchmark and end-to-end check of class grading (issue: grade a whole
+# class) on real QEMU, with public tools only (bash, bc, jq, /proc). Too
+# long for CI (about 45 minutes on two cores); run it on a quiet machine.
+# It prints, and exits 1 if any check fails:
+#   1. class throughput for a 12-submission mix (the reference solution,
+#      the starter, six mutants, a refused patch, one that does not build,
+#      one that hangs, the solution again as an mbox): `xvlab grade-all`
+#      against a serial loop of `xvlab grade`, in submissions per hour, and
+#      their ratio, in one run on a warm build cache;
+#   2. checks: every gradebook row equals that submission's solo `xvlab
+#      grade` (score, status, every test's score); a batch interrupted
+#      halfway and run again grades only the rest and writes the same
+#      gradebook; three shards run one after another and merged write the
+#      same gradebook.csv and summary.json, byte for byte;
+#   3. xvlab's own peak memory and the time per submission for a batch of
+#      200 cheap distinct submissions (a kernel that panics at boot, each an
+#      mbox with its own subject line: distinct hand-ins, one build) against
+#      a batch of 10 of them.
 # Usage: bash scripts/bench-class.sh [--jobs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v bc >/dev/null; then
-    echo "bench-class: bc is missing (Debian/Ubuntu: apt-get install -y bc)" >&2
-    exit 1
-fi
+for tool in bc jq; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "bench-class: $tool is missing (Debian/Ubuntu: apt-get install -y $tool)" >&2
+        exit 1
+    fi
+done
 JOBS=$(nproc)
 if [ "${1-}" = --jobs ]; then JOBS=${2:?--jobs N}; fi
 bash scripts/setup.sh
@@ -23,8 +33,12 @@ cargo build --release --locked --quiet
 XVLAB=$PWD/target/release/xvlab
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+failed=0
+check() { # WHAT OK: print a check's outcome
+    if [ "$2" = yes ]; then echo "check: $1: yes"; else echo "check: $1: NO"; failed=1; fi
+}
 
-# 1. The 12-submission mix.
+# The 12-submission mix.
 mix=$work/mix
 mkdir -p "$mix"
 cp grading/lazy/solution.patch "$mix/solution.patch"
@@ -36,33 +50,85 @@ done
 (printf 'Subject: seed\n\n'; cat grading/lazy/solution.patch) >"$mix/resubmitted.mbox"
 count=$(find "$mix" -mindepth 1 -maxdepth 1 | wc -l)
 
-seconds() { # COMMAND...: wall-clock seconds of one run
-    local start end
-    start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || true
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc
+now() { date +%s.%N; }
+batch() { # OUT [ARGS...]
+    local out=$1
+    shift
+    "$XVLAB" grade-all lazy "$mix" --output "$out" --jobs "$JOBS" "$@" >"$out.log" 2>&1 || true
 }
-batch() { rm -rf "$work/out"; "$XVLAB" grade-all lazy "$mix" --output "$work/out" --jobs "$JOBS"; }
-loop() {
+loop() { # SOLO: each submission graded alone, its JSON report in SOLO/ID.json
+    mkdir -p "$1"
+    local f id
     for f in "$mix"/*; do
+        id=$(basename "$f")
+        id=${id%.*}
         if [ -d "$f" ]; then
-            "$XVLAB" grade lazy --tree "$f" --jobs "$JOBS" --format json || true
+            "$XVLAB" grade lazy --tree "$f" --jobs "$JOBS" --format json >"$1/$id.json" 2>/dev/null || true
         else
-            "$XVLAB" grade lazy --patch "$f" --jobs "$JOBS" --format json || true
+            "$XVLAB" grade lazy --patch "$f" --jobs "$JOBS" --format json >"$1/$id.json" 2>/dev/null || true
         fi
     done
 }
-seconds batch >/dev/null   # warm the build cache
-b=$(seconds batch)
-seconds loop >/dev/null
-l=$(seconds loop)
+
+batch "$work/warm"   # warms the build cache
+start=$(now); batch "$work/out"; b=$(echo "$(now) - $start" | bc)
+start=$(now); loop "$work/solo"; l=$(echo "$(now) - $start" | bc)
 printf '%d submissions, --jobs %d\n' "$count" "$JOBS"
 printf 'grade-all:     %6.0f s  %6.1f submissions/hour\n' "$b" "$(echo "$count * 3600 / $b" | bc -l)"
 printf 'loop of grade: %6.0f s  %6.1f submissions/hour\n' "$l" "$(echo "$count * 3600 / $l" | bc -l)"
 printf 'speed-up:      %6.2fx\n' "$(echo "$l / $b" | bc -l)"
 
-# 2. 200 cheap distinct submissions, then 10: memory and time each.
+# Rows against solo grades: what a row and a solo report both say.
+same=yes
+rows=0
+while read -r id; do
+    rows=$((rows + 1))
+    row=$(jq -c --arg id "$id" '.students[] | select(.id == $id)
+        | {score, max_score, status, tests: [.tests[] | {name, score}]}' "$work/out/summary.json")
+    solo=$(jq -c '{score, max_score, status, tests: [.tests[] | {name, score}]}' "$work/solo/$id.json" 2>/dev/null || echo none)
+    if [ "$row" != "$solo" ]; then
+        echo "  $id: gradebook $row"
+        echo "  $id: solo      $solo"
+        same=no
+    fi
+done < <(jq -r '.students[].id' "$work/out/summary.json")
+check "the gradebook has a row per submission ($rows of $count)" "$([ "$rows" = "$count" ] && echo yes || echo no)"
+check "every row equals the submission's solo grade" "$same"
+check "a second batch writes the same gradebook" \
+    "$(cmp -s "$work/warm/gradebook.csv" "$work/out/gradebook.csv" && echo yes || echo no)"
+
+# Interrupted halfway (Ctrl-C once half the submissions have results),
+# then the same command again.
+vms_before=$(pgrep -c -f qemu-system-riscv64 || true)
+set -m   # a background job of a script ignores SIGINT without job control
+"$XVLAB" grade-all lazy "$mix" --output "$work/resumed" --jobs "$JOBS" >"$work/first.log" 2>&1 &
+pid=$!
+while kill -0 "$pid" 2>/dev/null \
+    && [ "$(find "$work/resumed/kept" -name '*.json' 2>/dev/null | wc -l)" -lt $((count / 2)) ]; do
+    sleep 0.5
+done
+kill -INT "$pid" 2>/dev/null || true
+code=0
+wait "$pid" || code=$?
+set +m
+check "the interrupted batch exits 130" "$([ "$code" = 130 ] && echo yes || echo no)"
+check "no VM is left running" "$([ "$(pgrep -c -f qemu-system-riscv64 || true)" = "$vms_before" ] && echo yes || echo no)"
+batch "$work/resumed"
+graded=$(grep -o '^[0-9]* of [0-9]* graded now' "$work/resumed.log" || true)
+echo "  rerun: $graded"
+check "the rerun grades only the rest" "$(case "$graded" in "$count of"*|"0 of"*|"") echo no;; *) echo yes;; esac)"
+check "the resumed gradebook is identical" \
+    "$(cmp -s "$work/out/gradebook.csv" "$work/resumed/gradebook.csv" && echo yes || echo no)"
+
+# Three shards, one after another, merged.
+for k in 1 2 3; do batch "$work/shard-$k" --partition "hash:$k/3"; done
+"$XVLAB" merge "$work/merged" "$work/shard-1" "$work/shard-2" "$work/shard-3" >/dev/null
+check "three shards merged give the same gradebook.csv" \
+    "$(cmp -s "$work/out/gradebook.csv" "$work/merged/gradebook.csv" && echo yes || echo no)"
+check "and the same summary.json" \
+    "$(cmp -s "$work/out/summary.json" "$work/merged/summary.json" && echo yes || echo no)"
+
+# 200 cheap distinct submissions, then 10: memory and time each.
 cheap() { # N: a folder of N variants of the panics-at-boot patch
     local dir=$work/cheap-$1 i
     mkdir -p "$dir"
@@ -71,22 +137,23 @@ cheap() { # N: a folder of N variants of the panics-at-boot patch
     done
     echo "$dir"
 }
+# Its one build, before either batch is timed.
+"$XVLAB" grade lazy --patch grading/lazy/mutants/panics-at-boot.patch >/dev/null 2>&1 || true
 for n in 10 200; do
     dir=$(cheap "$n")
-    rm -rf "$work/out-$n"
-    start=$(date +%s.%N)
+    start=$(now)
     "$XVLAB" grade-all lazy "$dir" --output "$work/out-$n" --jobs "$JOBS" >/dev/null 2>&1 &
     pid=$!
     # xvlab's own high-water mark (VmHWM: this process alone, not QEMU or
     # cargo), read until it exits.
     hwm=0
     while kill -0 "$pid" 2>/dev/null; do
-        now=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
-        if [ -n "$now" ] && [ "$now" -gt "$hwm" ]; then hwm=$now; fi
+        kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+        if [ -n "$kb" ] && [ "$kb" -gt "$hwm" ]; then hwm=$kb; fi
         sleep 0.2
     done
     wait "$pid" || true
-    end=$(date +%s.%N)
-    printf '%3d cheap submissions: %6.1f s/submission, xvlab peak memory %6.1f MiB\n' \
-        "$n" "$(echo "($end - $start) / $n" | bc -l)" "$(echo "$hwm / 1024" | bc -l)"
+    printf '%3d cheap submissions: %6.2f s/submission, xvlab peak memory %6.1f MiB\n' \
+        "$n" "$(echo "($(now) - $start) / $n" | bc -l)" "$(echo "$hwm / 1024" | bc -l)"
 done
+exit "$failed"

@@ -9,7 +9,12 @@
 #   - the solution with one kernel file changed (rebuild time);
 #   - a kernel that panics at boot, warm;
 #   - a kernel that boots and then hangs in every command, warm (the
-#     deadlines scaled from the reference's durations at work).
+#     deadlines scaled from the reference's durations at work);
+#   - the in-run baseline: the serial time of the same tests in one VM on
+#     one hart (`xvlab run lazy --patch solution.patch -- lazytests
+#     usertests`), three times, alternating with three warm gradings of the
+#     solution, and the ratio of their medians (on two cores the ideal is
+#     about 0.5: every test in its own VM, two at a time).
 # With --defaults it then grades the solution (warm) with 1, 2 and 3 VMs at
 # once and with 2 harts per VM, the measurements behind the defaults of
 # `--jobs` and the rubric's `cpus`.
@@ -89,6 +94,29 @@ run "starter (unmodified), warm" --tree reference-kernel "$@"
 run "solution, one kernel file changed" --patch "$WORK/edited.patch" "$@"
 run "kernel that panics at boot, warm" --patch "$GRADING/mutants/panics-at-boot.patch" "$@"
 run "kernel that hangs after boot, warm" --patch "$GRADING/mutants/hangs-after-boot.patch" "$@"
+
+seconds() { # COMMAND...: wall-clock seconds of one run, its output dropped
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || true
+    end=$(date +%s.%N)
+    python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$start" "$end"
+}
+graded=()
+serial=()
+for i in 1 2 3; do
+    graded+=("$(seconds "$XV" grade lazy --format json --patch "$GRADING/solution.patch" "$@")")
+    serial+=("$(seconds "$XV" run lazy --patch "$GRADING/solution.patch" -- lazytests usertests)")
+done
+python3 - "${graded[*]}" "${serial[*]}" <<'PY'
+import statistics, sys
+graded, serial = ([float(x) for x in arg.split()] for arg in sys.argv[1:])
+g, s = statistics.median(graded), statistics.median(serial)
+print(f"solution, warm, 3 runs: {' / '.join(f'{x:.1f}' for x in graded)} s (median {g:.1f} s)")
+print(f"serial baseline (one VM, one hart, lazytests usertests), 3 runs: "
+      f"{' / '.join(f'{x:.1f}' for x in serial)} s (median {s:.1f} s)")
+print(f"full grade / serial baseline: {g / s:.2f}x")
+PY
 
 if [[ $DEFAULTS == 1 ]]; then
     for jobs in 1 2 3; do
