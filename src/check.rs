@@ -495,7 +495,8 @@ pub fn forgery_evidence(plan: &Plan, outcomes: &[SessionOutcome]) -> Vec<String>
 ///
 /// The lines start no earlier than the command typed last before them
 /// (no boot banner, no earlier command's output), and the seals of sealed
-/// lines are left out: they are for the grader, not for people.
+/// lines and the nonces of start lines are left out ([`unsealed`]): they
+/// are for the grader, not for people.
 fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
     use crate::run::transcript::LineKind;
     let lines = outcome.transcript.lines();
@@ -508,10 +509,7 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
             .unwrap_or(0);
         lines[window.max(typed)..=end]
             .iter()
-            .map(|l| match seal::split(&l.text) {
-                Some((text, _)) => text.to_string(),
-                None => l.text.clone(),
-            })
+            .map(|l| unsealed(&l.text).to_string())
             .collect()
     };
     let tail = || {
@@ -552,6 +550,17 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
         Some((_, end)) => since_command(end),
         None => tail(),
     }
+}
+
+/// `line` as it reads unsealed: without its seal, and for a start line
+/// (`lazytests starting ~<nonce> ~<seal>`) without its nonce too; the
+/// grader reads them, people need not.
+pub fn unsealed(line: &str) -> &str {
+    let mut line = line;
+    while let Some((head, _)) = seal::split(line) {
+        line = head;
+    }
+    line
 }
 
 /// The test program's own reason in `evidence`: the line before its last
@@ -1259,6 +1268,26 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
                 .iter()
                 .any(|l| l.starts_with("lazytests starting ~"))
         );
+    }
+
+    #[test]
+    fn evidence_hides_the_seal_and_nonce_of_start_lines() {
+        let plan = sealed_plan();
+        let out = sealed(
+            &plan,
+            "lazytests",
+            0x1234,
+            "running test lazy alloc\nlazy alloc: page 3 is not zero\n\
+             test lazy alloc: FAILED [{t}]\nSOME TESTS FAILED [{t}]\n",
+        );
+        let outs = with_lazytests(&plan, &out);
+        let results = evaluate(&plan, &outs);
+        let f = failure(&results, "lazy: map");
+        let lines = &f.evidence.as_ref().unwrap().lines;
+        assert!(lines[0].starts_with("$ lazytests"), "{lines:#?}");
+        assert_eq!(lines[1], "lazytests starting");
+        assert!(lines.iter().all(|l| !l.contains(" ~")), "{lines:#?}");
+        assert_eq!(f.said.as_deref(), Some("lazy alloc: page 3 is not zero"));
     }
 
     /// `sealed_all_pass` with the lazytests VM printing `output`.

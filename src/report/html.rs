@@ -330,7 +330,7 @@ fn tests_table(s: &mut String, page: &Page<'_>) {
         };
         let reason = match &t.failure {
             Some(f) if status == "failed" => {
-                format!("<div class=\"reason\">{}</div>", escape(&f.reason))
+                format!("<div class=\"reason\">{}</div>", escape(f.in_words()))
             }
             _ => String::new(),
         };
@@ -397,11 +397,14 @@ fn failures(s: &mut String, page: &Page<'_>) {
             anchor(i),
             escape(&t.name),
             badge("failed"),
-            escape(&f.reason)
+            escape(f.in_words())
         );
-        if !f.details.is_empty() {
+        // Under the program's own words, what the grader found (as the
+        // human report has it).
+        let found = f.said.as_ref().map(|_| &f.reason);
+        if found.is_some() || !f.details.is_empty() {
             let _ = writeln!(s, "<ul class=\"reason\">");
-            for d in &f.details {
+            for d in found.into_iter().chain(&f.details) {
                 let _ = writeln!(s, "<li>{}</li>", escape(d));
             }
             let _ = writeln!(s, "</ul>");

@@ -404,35 +404,7 @@ mod tests {
     /// report reads the test programs' own reasons.
     #[test]
     fn own_reasons_of_the_test_programs_snapshot() {
-        use crate::check::tests::{all_pass, outcome, plan};
-        use crate::run::session::SessionEnd;
-        let plan = plan();
-        let mut outs = all_pass(&plan);
-        outs[1] = outcome(
-            &plan,
-            "lazytests",
-            "lazytests starting\nrunning test lazy alloc\nlazy alloc: an untouched page at 0x2b008 is not zero\ntest lazy alloc: FAILED [{t}]\nrunning test lazy unmap\ntest lazy unmap: OK [{t}]\nSOME TESTS FAILED [{t}]\n",
-            SessionEnd::Completed,
-            1300,
-        );
-        outs[2] = outcome(
-            &plan,
-            "usertests/sbrkarg",
-            "usertests starting\nusertrap(): unexpected scause 0x000000000000000f pid=65\n            sepc=0x0000000000012fba stval=0x0000000000076fff\nsbrkarg: write(fd, sbrk'd page, 4096) returned -1\ntest sbrkarg: FAILED [{t}]\nSOME TESTS FAILED [{t}]\n",
-            SessionEnd::Completed,
-            2100,
-        );
-        let r = Report::graded(
-            &crate::report::tests::rubric(),
-            &plan,
-            "patch no-zero.patch",
-            (
-                std::time::Duration::from_millis(6_000),
-                crate::report::tests::sandboxed(),
-            ),
-            &outs,
-            std::time::Duration::from_millis(20_000),
-        );
+        let r = crate::report::tests::own_reasons_report();
         let text = render(&r);
         assert!(
             text.contains(

@@ -2,7 +2,9 @@
 //! (`score`, `max_score`, `execution_time`, `output`, `tests[]` with
 //! `name`, `score`, `max_score`, `status`, `output`), so tools that read
 //! Gradescope results read it too, plus what xvlab knows beyond that: per
-//! test `duration`, `reason`, `details` and `evidence`; the lab, the
+//! test `duration`, `reason`, `said` (the test program's own failure line,
+//! the one the human report leads a failure with; null when it printed
+//! none), `details` and `evidence`; the lab, the
 //! submission, the build (for a refused submission: `stage` that refused
 //! it, `reason` and `exit_code`), a summary of every VM, and the review flags
 //! (`review`: `file`, `line` — null for a flag about the whole run — and
@@ -101,6 +103,7 @@ fn test_value(t: &TestResult) -> Value {
         json!({
             "duration": seconds_value(t.duration),
             "reason": f.map(|f| f.reason.clone()),
+            "said": f.and_then(|f| f.said.clone()),
             "details": f.map(|f| f.details.clone()).unwrap_or_default(),
             "evidence": f.and_then(|f| f.evidence.as_ref()).map(|e| json!({
                 "session": e.session,
@@ -156,6 +159,38 @@ mod tests {
     #[test]
     fn flagged_report_snapshot() {
         insta::assert_json_snapshot!(to_value(&flagged_report()));
+    }
+
+    /// `said` is the test program's own line, the one the human report
+    /// leads the failure with; null where the program said nothing.
+    #[test]
+    fn failed_tests_say_what_the_test_program_said() {
+        let r = crate::report::tests::own_reasons_report();
+        let value = to_value(&r);
+        let test = |name: &str| {
+            value["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        let said = "sbrkarg: write(fd, sbrk'd page, 4096) returned -1";
+        assert_eq!(test("usertests: sbrkarg")["said"], said);
+        let human = crate::report::human::render(&r);
+        assert!(
+            human.contains(&format!("usertests: sbrkarg: FAIL: {said}\n")),
+            "{human}"
+        );
+        assert_eq!(
+            test("lazy: map")["said"],
+            "lazy alloc: an untouched page at 0x2b008 is not zero"
+        );
+        assert!(test("echo hi")["said"].is_null());
+        // An all-cases test names the cases instead.
+        assert!(test("usertests: all tests")["said"].is_null());
+        assert!(test("usertests: all tests")["reason"].is_string());
     }
 
     #[test]

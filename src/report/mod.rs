@@ -549,6 +549,36 @@ error: could not compile `kernel` (bin \"kernel\") due to 1 previous error
         )
     }
 
+    /// The consoles of a kernel that does not zero fresh pages, as real
+    /// gradings of `grading/lazy/mutants/no-zero.patch` print them: the
+    /// test programs say why they fail.
+    pub(crate) fn own_reasons_report() -> Report {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        outs[1] = outcome(
+            &plan,
+            "lazytests",
+            "lazytests starting\nrunning test lazy alloc\nlazy alloc: an untouched page at 0x2b008 is not zero\ntest lazy alloc: FAILED [{t}]\nrunning test lazy unmap\ntest lazy unmap: OK [{t}]\nSOME TESTS FAILED [{t}]\n",
+            SessionEnd::Completed,
+            1300,
+        );
+        outs[2] = outcome(
+            &plan,
+            "usertests/sbrkarg",
+            "usertests starting\nusertrap(): unexpected scause 0x000000000000000f pid=65\n            sepc=0x0000000000012fba stval=0x0000000000076fff\nsbrkarg: write(fd, sbrk'd page, 4096) returned -1\ntest sbrkarg: FAILED [{t}]\nSOME TESTS FAILED [{t}]\n",
+            SessionEnd::Completed,
+            2100,
+        );
+        Report::graded(
+            &rubric(),
+            &plan,
+            "patch no-zero.patch",
+            (Duration::from_millis(6_000), sandboxed()),
+            &outs,
+            Duration::from_millis(20_000),
+        )
+    }
+
     /// Ctrl-C while `usertests/stacktest` ran: that test, and the one over
     /// all cases, are not run.
     pub(crate) fn interrupted_report() -> Report {
