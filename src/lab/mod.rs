@@ -56,6 +56,15 @@ pub enum LabError {
         starter: String,
         source_name: String,
     },
+    #[error(
+        "load lab `{name}`: lab.toml's `test_programs` names `{program}`, which is not a program of its starter tree `{starter}` (its programs: {known})"
+    )]
+    UnknownTestProgram {
+        name: String,
+        program: String,
+        starter: String,
+        known: String,
+    },
 }
 
 impl LabError {
@@ -138,6 +147,20 @@ impl Lab {
                 starter: lab.starter,
                 source_name: assets.describe(),
             });
+        }
+        // A misspelt test program would leave the image without it, and
+        // every test of its sessions would fail as if the kernel could not
+        // run it: say so now, as the lab's error.
+        if let Some(tests) = &lab.test_programs {
+            let known = programs_of(&lab.starter, &files);
+            if let Some(program) = tests.iter().find(|t| !known.contains(*t)) {
+                return Err(LabError::UnknownTestProgram {
+                    name: name.to_string(),
+                    program: program.clone(),
+                    starter: lab.starter.clone(),
+                    known: known.into_iter().collect::<Vec<_>>().join(", "),
+                });
+            }
         }
         Ok(lab)
     }
@@ -223,6 +246,22 @@ impl Lab {
     pub fn handout_path(&self) -> String {
         format!("labs/{}/README.md", self.name)
     }
+}
+
+/// The user programs of the starter tree `starter`, from the paths of its
+/// `files`: `user/src/bin/NAME.rs`, or `user/src/bin/NAME/main.rs` for a
+/// program of several files.
+fn programs_of(starter: &str, files: &[String]) -> std::collections::BTreeSet<String> {
+    let bin = format!("{starter}/user/src/bin/");
+    files
+        .iter()
+        .filter_map(|f| f.strip_prefix(&bin))
+        .filter_map(|rest| match rest.split_once('/') {
+            Some((dir, "main.rs")) => Some(dir.to_string()),
+            Some(_) => None,
+            None => rest.strip_suffix(".rs").map(str::to_string),
+        })
+        .collect()
 }
 
 /// The names of the labs in `assets`, sorted.
@@ -362,5 +401,37 @@ mod tests {
         std::fs::create_dir_all(home.path().join("k/kernel")).unwrap();
         std::fs::write(home.path().join("k/kernel/a.rs"), "").unwrap();
         assert_eq!(Lab::load(&assets, "x").unwrap().starter, "k");
+    }
+
+    #[test]
+    fn a_test_program_the_starter_lacks_is_named_when_the_lab_loads() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("labs/x")).unwrap();
+        std::fs::create_dir_all(home.path().join("k/user/src/bin/usertests")).unwrap();
+        std::fs::write(home.path().join("k/user/src/bin/lazytests.rs"), "").unwrap();
+        std::fs::write(home.path().join("k/user/src/bin/usertests/main.rs"), "").unwrap();
+        std::fs::write(home.path().join("k/user/src/bin/usertests/brk.rs"), "").unwrap();
+        let lab_toml = |programs: &str| {
+            std::fs::write(
+                home.path().join("labs/x/lab.toml"),
+                format!(
+                    "name = \"x\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n\
+                     test_programs = [{programs}]\n"
+                ),
+            )
+            .unwrap();
+        };
+        let assets = Assets::Dir(home.path().to_path_buf());
+        lab_toml("\"lazytest\", \"usertests\"");
+        let err = Lab::load(&assets, "x").unwrap_err();
+        assert!(matches!(err, LabError::UnknownTestProgram { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "load lab `x`: lab.toml's `test_programs` names `lazytest`, which is not a program \
+             of its starter tree `k` (its programs: lazytests, usertests)"
+        );
+        lab_toml("\"lazytests\", \"usertests\"");
+        let lab = Lab::load(&assets, "x").unwrap();
+        assert_eq!(lab.test_programs.unwrap(), ["lazytests", "usertests"]);
     }
 }
