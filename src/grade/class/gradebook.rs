@@ -30,6 +30,10 @@ pub struct TestCell {
     pub name: String,
     pub score: u32,
     pub passed: bool,
+    /// The test has no verdict (its VM was stopped before it ended): it
+    /// scores nothing but was not failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_run: bool,
 }
 
 /// What a report puts in a row (the student's own fields are added by
@@ -69,6 +73,7 @@ impl Marks {
                     name: t.name.clone(),
                     score: t.score(),
                     passed: t.passed(),
+                    not_run: t.not_run,
                 })
                 .collect(),
         }
@@ -180,11 +185,13 @@ impl Gradebook {
     }
 
     /// Tests failed by at least one student, most-failed first (then by
-    /// name, for a stable order).
+    /// name, for a stable order). Only graded submissions' tests that ran
+    /// count: a refused or unbuilt submission fails every test, and would
+    /// otherwise push the tests students find hard down the list.
     fn most_failed(&self) -> Vec<(String, usize)> {
         let mut failed: BTreeMap<&str, usize> = BTreeMap::new();
-        for r in &self.students {
-            for t in r.marks.tests.iter().filter(|t| !t.passed) {
+        for r in self.students.iter().filter(|r| r.marks.status == "graded") {
+            for t in r.marks.tests.iter().filter(|t| !t.passed && !t.not_run) {
                 *failed.entry(t.name.as_str()).or_insert(0) += 1;
             }
         }
@@ -323,11 +330,13 @@ mod tests {
                         name: "echo hi".into(),
                         score: score.min(5),
                         passed: score >= 5,
+                        not_run: false,
                     },
                     TestCell {
                         name: "work".into(),
                         score: score.saturating_sub(5),
                         passed: score == 10,
+                        not_run: false,
                     },
                 ],
             },
@@ -350,6 +359,28 @@ mod tests {
         let back = Gradebook::from_summary_json(&book.summary_json()).unwrap();
         assert_eq!(back, book);
         assert_eq!(book.most_failed(), vec![("work".to_string(), 1)]);
+    }
+
+    #[test]
+    fn most_failed_counts_only_graded_submissions_tests_that_ran() {
+        let mut stopped = row("carol", 5, "graded");
+        stopped.marks.tests[1].not_run = true;
+        let book = Gradebook::new(
+            "lazy",
+            "m",
+            vec![
+                row("bob", 5, "graded"),
+                row("dave", 0, "refused"),
+                row("erin", 0, "not_built"),
+                stopped,
+            ],
+        );
+        // bob failed `work`; carol's `work` never ran; dave and erin were
+        // not graded at all.
+        assert_eq!(book.most_failed(), vec![("work".to_string(), 1)]);
+        let back = Gradebook::from_summary_json(&book.summary_json()).unwrap();
+        assert_eq!(back, book);
+        assert_eq!(book.summary_json().matches("not_run").count(), 1);
     }
 
     #[test]
