@@ -33,7 +33,8 @@
 //! with one exception: [`build`] reads [`run`]'s plan, for the seals the
 //! image carries, and its console normalisation, for cargo's log (and
 //! [`build::kbuild`]'s tests borrow a build log from [`report`]'s). No two
-//! modules import each other.
+//! modules import each other, directly or through others — neither two
+//! parts nor two modules of one folder (tests/module_graph.rs checks it).
 
 // What is graded.
 pub mod lab;

@@ -70,6 +70,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// What the grading showed, in words.
+    pub fn in_words(&self) -> String {
+        match self {
+            Outcome::Killed { test, .. } => format!("killed by `{test}`"),
+            Outcome::TimedOut { test } => format!("timed out in `{test}`"),
+            Outcome::Unviable { .. } => "unviable: does not build".to_string(),
+            Outcome::Survived { .. } => "survived".to_string(),
+            Outcome::NotApplied { .. } => "not applied".to_string(),
+        }
+    }
+
     /// `killed`, `timed_out`, … (the JSON tag).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -9,31 +9,9 @@ use serde_json::json;
 
 use super::listing::Mutant;
 use super::outcome::Outcome;
-use super::run::{Analysis, Judged};
+use super::run::Analysis;
 use crate::report::human::Style;
 use crate::report::seconds_text;
-
-/// The one-line verdict on a mutant, saying when it is listed as
-/// equivalent.
-pub fn outcome_line(j: &Judged) -> String {
-    match (&j.outcome, &j.equivalent) {
-        (Outcome::Survived { .. }, Some(_)) => "equivalent".to_string(),
-        (Outcome::Survived { .. }, None) => "SURVIVED".to_string(),
-        (_, Some(_)) => format!("{} (listed as equivalent)", verdict(&j.outcome)),
-        (_, None) => verdict(&j.outcome),
-    }
-}
-
-/// What the grading showed, in words.
-fn verdict(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Killed { test, .. } => format!("killed by `{test}`"),
-        Outcome::TimedOut { test } => format!("timed out in `{test}`"),
-        Outcome::Unviable { .. } => "unviable: does not build".to_string(),
-        Outcome::Survived { .. } => "survived".to_string(),
-        Outcome::NotApplied { .. } => "not applied".to_string(),
-    }
-}
 
 /// The counts, as a sentence.
 pub fn summary(a: &Analysis) -> String {
@@ -98,7 +76,7 @@ pub fn human(a: &Analysis, style: Style) -> String {
     let mut out = summary(a);
     out.push_str("\n\n");
     for j in &a.judged {
-        let _ = writeln!(out, "  {}: {}", j.mutant.name, outcome_line(j));
+        let _ = writeln!(out, "  {}: {}", j.mutant.name, j.outcome_line());
     }
     for j in a.gaps() {
         let _ = writeln!(out, "\nsurvived: {}", j.mutant.name);
@@ -139,7 +117,7 @@ pub fn human(a: &Analysis, style: Style) -> String {
             "\nwarning: `{}` is listed in {} as equivalent, but it is {}: remove the entry",
             j.mutant.name,
             file.display(),
-            verdict(&j.outcome)
+            j.outcome.in_words()
         );
     }
     for e in &a.unmatched {
@@ -229,6 +207,7 @@ mod tests {
     use crate::grade::mutants::equivalent::Entry;
     use crate::grade::mutants::listing::{self, tests::LISTING};
     use crate::grade::mutants::outcome::NearMiss;
+    use crate::grade::mutants::run::Judged;
 
     fn judged(index: usize, outcome: Outcome, equivalent: bool) -> Judged {
         let mutant = listing::parse(LISTING).unwrap()[index].clone();

@@ -96,6 +96,17 @@ impl Judged {
     pub fn is_stale_equivalent(&self) -> bool {
         self.equivalent.is_some() && !matches!(self.outcome, Outcome::Survived { .. })
     }
+
+    /// The one-line verdict on this mutant, saying when it is listed as
+    /// equivalent (the progress line as it is judged, and the report's).
+    pub fn outcome_line(&self) -> String {
+        match (&self.outcome, &self.equivalent) {
+            (Outcome::Survived { .. }, Some(_)) => "equivalent".to_string(),
+            (Outcome::Survived { .. }, None) => "SURVIVED".to_string(),
+            (outcome, Some(_)) => format!("{} (listed as equivalent)", outcome.in_words()),
+            (outcome, None) => outcome.in_words(),
+        }
+    }
 }
 
 /// The whole analysis.
@@ -302,7 +313,7 @@ pub async fn run(
                 progress.counted(&format!(
                     "[{done}/{total}] {}: {}{}",
                     j.mutant.name,
-                    super::render::outcome_line(&j),
+                    j.outcome_line(),
                     if j.kept { " (kept)" } else { "" }
                 ));
                 judged.push((finished.index, j));
