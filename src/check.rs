@@ -495,7 +495,7 @@ pub fn forgery_evidence(plan: &Plan, outcomes: &[SessionOutcome]) -> Vec<String>
 ///
 /// The lines start no earlier than the command typed last before them
 /// (no boot banner, no earlier command's output), and the seals of sealed
-/// lines and the nonces of start lines are left out ([`unsealed`]): they
+/// lines and the nonces of start lines are left out ([`seal::strip_all`]): they
 /// are for the grader, not for people.
 fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
     use crate::run::transcript::LineKind;
@@ -509,7 +509,7 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
             .unwrap_or(0);
         lines[window.max(typed)..=end]
             .iter()
-            .map(|l| unsealed(&l.text).to_string())
+            .map(|l| seal::strip_all(&l.text).to_string())
             .collect()
     };
     let tail = || {
@@ -550,17 +550,6 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
         Some((_, end)) => since_command(end),
         None => tail(),
     }
-}
-
-/// `line` as it reads unsealed: without its seal, and for a start line
-/// (`lazytests starting ~<nonce> ~<seal>`) without its nonce too; the
-/// grader reads them, people need not.
-pub fn unsealed(line: &str) -> &str {
-    let mut line = line;
-    while let Some((head, _)) = seal::split(line) {
-        line = head;
-    }
-    line
 }
 
 /// The test program's own reason in `evidence`: the line before its last

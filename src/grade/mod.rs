@@ -939,7 +939,7 @@ fn masked_transcript(plan: &Plan, text: &str) -> String {
 /// real names, every seal and a start line's nonce (` ~` and 16 hex
 /// digits) removed, so that the line reads as it does unsealed.
 fn masked_line(plan: &Plan, line: &str) -> String {
-    crate::check::unsealed(&plan.mask(line)).to_string()
+    seal::strip_all(&plan.mask(line)).to_string()
 }
 
 /// The programs of a build that go on the image: with lab.toml's

@@ -161,6 +161,17 @@ pub fn strip(line: &str) -> &str {
     split(line).map_or(line, |(text, _)| text)
 }
 
+/// `line` without every seal-shaped ending: a sealed start line
+/// (`NAME starting ~<nonce> ~<seal>`) reads `NAME starting`, a sealed
+/// verdict as it would unsealed; for showing lines to people.
+pub fn strip_all(line: &str) -> &str {
+    let mut line = line;
+    while let Some((text, _)) = split(line) {
+        line = text;
+    }
+    line
+}
+
 /// A start line's text (before its seal): the program's name and the
 /// nonce, from `NAME starting ~<nonce>`.
 pub fn parse_start(text: &str) -> Option<(&str, u64)> {
