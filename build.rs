@@ -1,7 +1,8 @@
-//! Embeds the lab definitions, the grading material and the pristine
-//! reference kernel tree in the `xvlab` binary, so that an installed xvlab
-//! (`cargo install --path .`) works from any directory. Generates
-//! `$OUT_DIR/assets.rs`: a sorted table of (path, bytes).
+//! Embeds the lab definitions, the grading material (`grading/` and each
+//! lab's grading directory, wherever its lab.toml's `grading` puts it) and
+//! the pristine reference kernel tree in the `xvlab` binary, so that an
+//! installed xvlab (`cargo install --path .`) works from any directory.
+//! Generates `$OUT_DIR/assets.rs`: a sorted table of (path, bytes).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,13 +27,19 @@ fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for r in ROOTS {
+    for r in ROOTS
+        .iter()
+        .map(|r| r.to_string())
+        .chain(grading_dirs(&root))
+    {
         // Watch each root itself: reference-kernel/target must not be
         // watched, or every kernel build would rebuild xvlab.
         println!("cargo:rerun-if-changed={r}");
-        collect(&root, &root.join(r), &mut files);
+        collect(&root, &root.join(&r), &mut files);
     }
     files.sort();
+    // A lab's grading directory under grading/ is collected twice.
+    files.dedup();
 
     let mut out =
         String::from("/// Embedded files: (path relative to the repository root, contents).\n");
@@ -50,6 +57,33 @@ fn main() {
     let dest =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("assets.rs");
     std::fs::write(dest, out).expect("write assets.rs");
+}
+
+/// The grading directories the labs' lab.toml files name (`grading`), so
+/// that a lab keeping its material outside grading/ is embedded too. A
+/// lab.toml that does not parse, or names a path outside the crate, is
+/// left to `Lab::load`, which refuses it with the reason.
+fn grading_dirs(root: &Path) -> Vec<String> {
+    let Ok(labs) = std::fs::read_dir(root.join("labs")) else {
+        return Vec::new();
+    };
+    let mut dirs = Vec::new();
+    for lab in labs.flatten() {
+        let Ok(text) = std::fs::read_to_string(lab.path().join("lab.toml")) else {
+            continue;
+        };
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        if let Some(dir) = table.get("grading").and_then(|g| g.as_str())
+            && !dir.starts_with('/')
+            && !dir.split('/').any(|part| part == "..")
+        {
+            dirs.push(dir.trim_end_matches('/').to_string());
+        }
+    }
+    dirs.sort();
+    dirs
 }
 
 fn collect(root: &Path, path: &Path, files: &mut Vec<String>) {

@@ -12,15 +12,17 @@ use xvlab::lab::Lab;
 use xvlab::lab::assets::Assets;
 use xvlab::submission::{PatchInput, Submission};
 
+/// The lazy lab's grading directory in the repository.
 fn grading() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("grading/lazy")
+    let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(lab.grading)
 }
 
 #[test]
 fn the_solution_and_every_mutant_apply_or_are_refused_as_expected() {
     let assets = Assets::Embedded;
     let lab = Lab::load(&assets, "lazy").unwrap();
-    let cases = load_cases(&assets, "lazy").unwrap();
+    let cases = load_cases(&assets, &lab).unwrap();
     for case in &cases {
         let inputs: Vec<PatchInput> = case
             .patches
@@ -53,7 +55,8 @@ fn the_solution_and_every_mutant_apply_or_are_refused_as_expected() {
 
 #[test]
 fn every_mutant_describes_its_mistake_and_has_an_expected_result() {
-    let cases = load_cases(&Assets::Embedded, "lazy").unwrap();
+    let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+    let cases = load_cases(&Assets::Embedded, &lab).unwrap();
     let mutants = std::fs::read_dir(grading().join("mutants")).unwrap();
     for entry in mutants {
         let path = entry.unwrap().path();

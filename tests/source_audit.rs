@@ -20,14 +20,12 @@ fn lab() -> Lab {
 }
 
 fn vocabulary() -> Vocabulary {
-    let text = Assets::Embedded
-        .read_string("grading/lazy/rubric.toml")
-        .unwrap();
+    let text = Assets::Embedded.read_string(&lab().rubric_path()).unwrap();
     Vocabulary::from_rubric(&Rubric::parse(&text, "rubric.toml").unwrap())
 }
 
 fn grading() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("grading/lazy")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(lab().grading)
 }
 
 fn patch(name: &str, text: &str) -> Submission {
@@ -217,7 +215,7 @@ fn words_in_comments_and_strings_are_not_refused() {
 fn the_solution_and_every_submission_expected_to_build_pass_the_audit() {
     let assets = Assets::Embedded;
     let vocabulary = vocabulary();
-    for case in load_cases(&assets, "lazy").unwrap() {
+    for case in load_cases(&assets, &lab()).unwrap() {
         if case.result == Expected::Refused {
             continue;
         }

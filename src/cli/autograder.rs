@@ -5,8 +5,9 @@
 //! The bundle is a zip holding `setup.sh` and `run_autograder` (from
 //! `autograder/`, the lab's name filled in) and, under `xvlab/`, what it takes
 //! to build xvlab there: the crate's sources (`Cargo.toml`, `Cargo.lock`,
-//! `build.rs`, `src/`), the kernel tree, `labs/LAB` and `grading/LAB` (from
-//! the lab material in use, so `XVLAB_HOME` and `--rubric` are honoured).
+//! `build.rs`, `src/`), the kernel tree, `labs/LAB` and the lab's grading
+//! directory (from the lab material in use, so `XVLAB_HOME` and `--rubric`
+//! are honoured).
 //! Nothing generated is shipped. Entries are sorted and stamped with one
 //! fixed time and mode, so the same tree always gives the same bytes.
 //!
@@ -115,8 +116,8 @@ pub fn bundle_cmd(assets: &Assets, args: &BundleArgs) -> Result<u8, Failure> {
     let rubric_path = lab.rubric_path();
     for prefix in [
         "reference-kernel".to_string(),
-        format!("labs/{}", lab.name),
-        format!("grading/{}", lab.name),
+        lab.folder(),
+        lab.grading.clone(),
     ] {
         let listed = assets
             .list(&prefix)

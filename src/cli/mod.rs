@@ -350,7 +350,8 @@ pub struct SelfTestArgs {
     #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Write the reference solution's measured VM durations to FILE (the
-    /// lab's `grading/LAB/durations.toml`, from which VM deadlines scale).
+    /// `durations.toml` of the lab's grading directory, from which VM
+    /// deadlines scale).
     #[arg(long, value_name = "FILE")]
     pub record_durations: Option<PathBuf>,
     #[command(flatten)]

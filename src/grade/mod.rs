@@ -463,7 +463,7 @@ pub async fn grade(
 
     let machine = ready.machine(qemu);
     let history = Durations::load(cache, &lab.name);
-    let deadlines = Deadlines::new(load_references(assets, &lab.name)?, rubric.deadlines);
+    let deadlines = Deadlines::new(load_references(assets, lab)?, rubric.deadlines);
     let (outcomes, stopped_by) = run_all(
         plan, &machine, options, reporter, cancel, &history, &deadlines,
     )
@@ -563,8 +563,8 @@ fn never_booted(outcome: &SessionOutcome) -> bool {
 
 /// The reference durations of `lab` (none if the lab records none: then
 /// every VM gets its rubric timeout).
-pub fn load_references(assets: &Assets, lab: &str) -> Result<References, GradeError> {
-    let path = deadline::references_path(lab);
+pub fn load_references(assets: &Assets, lab: &Lab) -> Result<References, GradeError> {
+    let path = lab.durations_path();
     match assets.read_string(&path) {
         Ok(text) => Ok(References::parse(&text, &path)?),
         Err(AssetError::NotFound { .. }) => Ok(References::default()),
@@ -998,14 +998,14 @@ mod tests {
         };
         let cow = Lab::parse(
             "cow",
-            "name = \"cow\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n\
+            "name = \"cow\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\neditable = []\n\
              test_programs = [\"cowtest\", \"usertests\"]\n",
         )
         .unwrap();
         assert_eq!(names(&cow), ["sh", "cowtest", "usertests"]);
         let all = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\neditable = []\n",
         )
         .unwrap();
         assert_eq!(names(&all), ["sh", "cowtest", "lazytests", "usertests"]);

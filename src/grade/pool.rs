@@ -299,9 +299,9 @@ pub fn material(
     base.add("rubric", rubric_text.as_bytes());
     base.add("tests", tests.join("\n").as_bytes());
     let optional = [
-        format!("labs/{}/lab.toml", lab.name),
+        lab.definition_path(),
         lab.solution_path(),
-        crate::lab::deadline::references_path(&lab.name),
+        lab.durations_path(),
     ];
     let mut files = assets.list(&lab.starter)?;
     files.sort();

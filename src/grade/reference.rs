@@ -1,12 +1,13 @@
 //! The reference solution's consoles, which the HTML report diffs each
-//! failed test's console against ([`reference`]): the lab's
-//! `grading/LAB/solution.patch` graded once with the whole rubric, and its
-//! consoles (masked as `--keep` masks them) kept in the build cache under
-//! `<cache>/reference/<lab>/<key>.json`. The key hashes what decides them
-//! — the solution, the rubric, the starter tree with its test programs,
-//! the reference durations and xvlab's version — as mutation analysis's
-//! resume keys do ([`super::pool::KeyBase`]), so a second page
-//! does not grade the solution again, and changed material does.
+//! failed test's console against ([`reference`]): the lab's reference
+//! solution (`solution.patch` of its grading directory) graded once with
+//! the whole rubric, and its consoles (masked as `--keep` masks them) kept
+//! in the build cache under `<cache>/reference/<lab>/<key>.json`. The key
+//! hashes what decides them — the solution, the rubric, the starter tree
+//! with its test programs, the reference durations and xvlab's version —
+//! as mutation analysis's resume keys do ([`super::pool::KeyBase`]), so a
+//! second page does not grade the solution again, and changed material
+//! does.
 //!
 //! The reference is a help, not part of the verdict: whatever keeps it
 //! from being had (a solution that does not build, Ctrl-C, a broken

@@ -1,13 +1,14 @@
 //! `xvlab self-test LAB`: the evidence that the grader scores right. It
 //! grades the lab's starter, its reference solution and every known-bad
 //! submission, and compares each result with the expectation recorded in
-//! `grading/<lab>/expected/<case>.toml`, test by test ([`run`]).
+//! `expected/<case>.toml` of the lab's grading directory (`grading/<lab>/`
+//! for the bundled labs), test by test ([`run`]).
 //!
 //! An expectation file:
 //!
 //! ```toml
 //! description = "sbrk only grows p.sz; no page-fault handler"
-//! patches = ["mutants/no-fault-handler.patch"]   # relative to grading/<lab>/; none = the starter
+//! patches = ["mutants/no-fault-handler.patch"]   # relative to the grading directory; none = the starter
 //! result = "graded"        # or "build-failed", or "refused"
 //! score = 12               # graded: the exact score
 //! failing = ["echo hi"]    # graded: exactly the tests that must fail
@@ -47,8 +48,8 @@ pub enum SelfTestError {
     },
     #[error("parse `{path}`: {message}")]
     Parse { path: String, message: String },
-    #[error("find self-test cases: `{lab}` has none under grading/{lab}/expected/")]
-    NoCases { lab: String },
+    #[error("find self-test cases: `{lab}` has none under {dir}/")]
+    NoCases { lab: String, dir: String },
     #[error("select self-test cases: no case name contains `{pattern}`")]
     NoMatch { pattern: String },
     #[error("record durations: `{lab}` has no `{REFERENCE_CASE}` case to measure")]
@@ -109,10 +110,10 @@ pub struct Case {
 
 /// Load every case of `lab`, sorted by name, the starter and the solution
 /// first.
-pub fn load_cases(assets: &Assets, lab: &str) -> Result<Vec<Case>, SelfTestError> {
-    let dir = format!("grading/{lab}/expected");
+pub fn load_cases(assets: &Assets, lab: &Lab) -> Result<Vec<Case>, SelfTestError> {
+    let dir = lab.expected_dir();
     let files = assets.list(&dir).map_err(|source| SelfTestError::Assets {
-        lab: lab.to_string(),
+        lab: lab.name.clone(),
         source,
     })?;
     let mut cases = Vec::new();
@@ -120,7 +121,7 @@ pub fn load_cases(assets: &Assets, lab: &str) -> Result<Vec<Case>, SelfTestError
         let text = assets
             .read_string(path)
             .map_err(|source| SelfTestError::Assets {
-                lab: lab.to_string(),
+                lab: lab.name.clone(),
                 source,
             })?;
         let mut case: Case = toml::from_str(&text).map_err(|e| SelfTestError::Parse {
@@ -154,7 +155,8 @@ pub fn load_cases(assets: &Assets, lab: &str) -> Result<Vec<Case>, SelfTestError
     }
     if cases.is_empty() {
         return Err(SelfTestError::NoCases {
-            lab: lab.to_string(),
+            lab: lab.name.clone(),
+            dir,
         });
     }
     let rank = |n: &str| match n {
@@ -308,7 +310,7 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<u8, SelfTestError> {
     let only = &options.only;
-    let mut cases = load_cases(assets, &lab.name)?;
+    let mut cases = load_cases(assets, lab)?;
     if options.record_durations.is_some() && !cases.iter().any(|c| c.name == REFERENCE_CASE) {
         return Err(SelfTestError::NoReference {
             lab: lab.name.clone(),
@@ -437,17 +439,18 @@ fn print_evidence(report: &Report, case: &Case) {
 /// What a case submits: its patches read from the lab's grading material,
 /// or, for a case without patches, the starter tree itself (an empty patch
 /// set is something the grader refuses, so it cannot stand for the starter).
-fn case_submission(assets: &Assets, lab: &str, case: &Case) -> Result<Submission, SelfTestError> {
+fn case_submission(assets: &Assets, lab: &Lab, case: &Case) -> Result<Submission, SelfTestError> {
     if case.patches.is_empty() {
         return Ok(Submission::Starter);
     }
     let mut inputs = Vec::new();
     for p in &case.patches {
-        let path = format!("grading/{lab}/{p}");
-        let bytes = assets.read(&path).map_err(|source| SelfTestError::Assets {
-            lab: lab.to_string(),
-            source,
-        })?;
+        let bytes = assets
+            .read(&lab.grading_path(p))
+            .map_err(|source| SelfTestError::Assets {
+                lab: lab.name.clone(),
+                source,
+            })?;
         inputs.push(PatchInput {
             name: p.clone(),
             bytes: bytes.into_owned(),
@@ -467,7 +470,7 @@ async fn grade_case(
     qemu: &Path,
     cancel: &CancellationToken,
 ) -> Result<Report, SelfTestError> {
-    let submission = case_submission(assets, &lab.name, case)?;
+    let submission = case_submission(assets, lab, case)?;
     let plan = Plan::new(rubric, Token::random()?, &TestFilter::all())?;
     // A refused case is a report too, with the stage and exit code of
     // its refusal.
@@ -491,17 +494,19 @@ async fn grade_case(
 mod tests {
     use super::*;
 
+    fn lazy() -> Lab {
+        Lab::load(&Assets::Embedded, "lazy").unwrap()
+    }
+
     fn rubric() -> Rubric {
-        let text = Assets::Embedded
-            .read_string("grading/lazy/rubric.toml")
-            .unwrap();
+        let text = Assets::Embedded.read_string(&lazy().rubric_path()).unwrap();
         Rubric::parse(&text, "rubric.toml").unwrap()
     }
 
     #[test]
     fn bundled_cases_agree_with_the_rubric() {
         let rubric = rubric();
-        let cases = load_cases(&Assets::Embedded, "lazy").unwrap();
+        let cases = load_cases(&Assets::Embedded, &lazy()).unwrap();
         assert_eq!(cases[0].name, "starter");
         assert_eq!(cases[1].name, "solution");
         for case in &cases {
@@ -519,14 +524,14 @@ mod tests {
 
     #[test]
     fn the_starter_case_grades_the_starter_and_mutants_grade_their_patches() {
-        let cases = load_cases(&Assets::Embedded, "lazy").unwrap();
+        let cases = load_cases(&Assets::Embedded, &lazy()).unwrap();
         let starter = cases.iter().find(|c| c.name == "starter").unwrap();
         assert!(matches!(
-            case_submission(&Assets::Embedded, "lazy", starter).unwrap(),
+            case_submission(&Assets::Embedded, &lazy(), starter).unwrap(),
             Submission::Starter
         ));
         let mutant = cases.iter().find(|c| c.name == "no-zero").unwrap();
-        match case_submission(&Assets::Embedded, "lazy", mutant).unwrap() {
+        match case_submission(&Assets::Embedded, &lazy(), mutant).unwrap() {
             Submission::Patches(inputs) => {
                 assert_eq!(inputs.len(), mutant.patches.len());
                 assert!(inputs.iter().all(|i| !i.bytes.is_empty()));

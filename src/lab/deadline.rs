@@ -1,6 +1,7 @@
 //! Deadlines that scale with the work: how long each VM of a grading may
 //! run, from the reference solution's measured duration for it
-//! ([`References`], recorded with the lab in `grading/<lab>/durations.toml`
+//! ([`References`], recorded with the lab in the `durations.toml` of its
+//! grading directory ([`crate::lab::Lab::durations_path`])
 //! and refreshed by `xvlab self-test --record-durations`) and the rubric's
 //! [`Scaling`] (a margin, a floor, and the rubric's own timeout as the cap).
 //!
@@ -23,11 +24,6 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// Where a lab's reference durations live, relative to the assets.
-pub fn references_path(lab: &str) -> String {
-    format!("grading/{lab}/durations.toml")
-}
 
 /// A timed-out VM is run again with this many times its deadline.
 pub const RETRY_FACTOR: u32 = 4;

@@ -1,14 +1,17 @@
 //! What a lab is, as course staff write it: its `lab.toml` (this module),
-//! where its material is found ([`assets`]: `labs/`, `grading/` and the
-//! starter tree, embedded or from `XVLAB_HOME`), its rubric ([`rubric`]:
-//! `grading/<lab>/rubric.toml`), and the reference durations its VMs'
-//! deadlines scale from ([`deadline`]: `grading/<lab>/durations.toml`).
-//! The stages read these; nothing here reads a stage.
+//! where its material is found ([`assets`]: `labs/`, the grading
+//! directories and the starter tree, embedded or from `XVLAB_HOME`), its
+//! rubric ([`rubric`]: `rubric.toml` of the lab's grading directory), and
+//! the reference durations its VMs' deadlines scale from ([`deadline`]:
+//! `durations.toml` beside it). The stages read these; nothing here reads
+//! a stage.
 //!
 //! Lab definitions: `labs/<lab>/lab.toml` says what a lab is called,
-//! which paths of the kernel tree a submission may change and, optionally,
-//! how long a build may take (`build_timeout`) and, optionally, which
-//! test programs go on the image (`test_programs`) ([`Lab`]).
+//! where its grading material is (`grading`), which paths of the kernel
+//! tree a submission may change and, optionally, how long a build may take
+//! (`build_timeout`) and which test programs go on the image
+//! (`test_programs`) ([`Lab`]). Every path of a lab's material is one of
+//! [`Lab`]'s methods, so no other module knows where a lab keeps its files.
 //!
 //! Everything outside `editable` belongs to the grader: it is restored from
 //! the pristine tree before a submission is built, and a patch that touches
@@ -57,6 +60,25 @@ pub enum LabError {
         source_name: String,
     },
     #[error(
+        "load lab `{name}`: its grading directory `{grading}` (lab.toml's `grading`) is not in \
+         {source_name}: point `grading` at the directory holding the lab's rubric.toml"
+    )]
+    NoGrading {
+        name: String,
+        grading: String,
+        source_name: String,
+    },
+    #[error(
+        "load lab `{name}`: its grading directory `{grading}` (lab.toml's `grading`) has no \
+         rubric.toml in {source_name}: write the rubric at `{grading}/rubric.toml`, or point \
+         `grading` at the directory that has it"
+    )]
+    NoRubric {
+        name: String,
+        grading: String,
+        source_name: String,
+    },
+    #[error(
         "load lab `{name}`: lab.toml's `test_programs` names `{program}`, which is not a program of its starter tree `{starter}` (its programs: {known})"
     )]
     UnknownTestProgram {
@@ -80,6 +102,7 @@ impl LabError {
 struct LabFile {
     name: String,
     title: String,
+    grading: String,
     starter: String,
     editable: Vec<String>,
     #[serde(default, with = "humantime_serde")]
@@ -91,11 +114,15 @@ struct LabFile {
 /// A lab.
 #[derive(Clone, Debug)]
 pub struct Lab {
-    /// Short name (`lazy`), also the directory name under labs/ and
-    /// grading/.
+    /// Short name (`lazy`), also the directory name under labs/.
     pub name: String,
     /// Human title.
     pub title: String,
+    /// The lab's grading directory (`grading`, e.g. `grading/lazy`): the
+    /// grader's material (rubric, reference solution, durations, self-test
+    /// expectations, known-bad submissions, equivalent mutants), read
+    /// through the path methods below.
+    pub grading: String,
     /// The starter tree, a directory of the grading material (`starter`,
     /// e.g. `reference-kernel`): what a student copy starts from, what
     /// patches apply to, and where the grader's files are restored from.
@@ -115,7 +142,7 @@ pub struct Lab {
 impl Lab {
     /// Load `labs/<name>/lab.toml` from `assets`.
     pub fn load(assets: &Assets, name: &str) -> Result<Lab, LabError> {
-        let path = format!("labs/{name}/lab.toml");
+        let path = format!("{}/lab.toml", folder(name));
         let text = match assets.read_string(&path) {
             Ok(text) => text,
             Err(AssetError::NotFound { .. }) => {
@@ -133,14 +160,26 @@ impl Lab {
             }
         };
         let lab = Lab::parse(name, &text)?;
+        // Without its rubric the lab grades nothing; a misspelt `grading`
+        // is said here, as the lab's error, not as a missing file later.
+        let grading = files_of(assets, name, &lab.grading)?;
+        if grading.is_empty() {
+            return Err(LabError::NoGrading {
+                name: name.to_string(),
+                grading: lab.grading,
+                source_name: assets.describe(),
+            });
+        }
+        if !grading.contains(&lab.rubric_path()) {
+            return Err(LabError::NoRubric {
+                name: name.to_string(),
+                grading: lab.grading,
+                source_name: assets.describe(),
+            });
+        }
         // A starter that names no files would grade every submission
         // against nothing.
-        let files = assets
-            .list(&lab.starter)
-            .map_err(|source| LabError::Asset {
-                name: name.to_string(),
-                source,
-            })?;
+        let files = files_of(assets, name, &lab.starter)?;
         if files.is_empty() {
             return Err(LabError::NoStarter {
                 name: name.to_string(),
@@ -198,25 +237,12 @@ impl Lab {
             pattern: file.editable.join(", "),
             message: e.to_string(),
         })?;
-        let starter = file.starter.trim_end_matches('/').to_string();
-        if starter.is_empty()
-            || starter.starts_with('/')
-            || starter
-                .split('/')
-                .any(|part| part.is_empty() || part == "." || part == "..")
-        {
-            return Err(LabError::Parse {
-                name: name.to_string(),
-                message: format!(
-                    "`starter` is `{}`: name a directory of the grading material, \
-                     relative and without `.` or `..` (for example `reference-kernel`)",
-                    file.starter
-                ),
-            });
-        }
+        let grading = material_dir(name, "grading", &file.grading, "grading/lazy")?;
+        let starter = material_dir(name, "starter", &file.starter, "reference-kernel")?;
         Ok(Lab {
             name: file.name,
             title: file.title,
+            grading,
             starter,
             editable_patterns: file.editable,
             build_timeout: file.build_timeout,
@@ -231,21 +257,90 @@ impl Lab {
         self.editable.is_match(path)
     }
 
+    /// The path within the assets of `file` (`/`-separated, relative) of
+    /// the lab's grading directory: every grading path is one of these.
+    pub fn grading_path(&self, file: &str) -> String {
+        format!("{}/{file}", self.grading)
+    }
+
     /// The rubric's path within the assets.
     pub fn rubric_path(&self) -> String {
-        format!("grading/{}/rubric.toml", self.name)
+        self.grading_path("rubric.toml")
     }
 
     /// The reference solution's path within the assets (what the
     /// self-test, mutation analysis and the HTML report's diffs grade).
     pub fn solution_path(&self) -> String {
-        format!("grading/{}/solution.patch", self.name)
+        self.grading_path("solution.patch")
     }
 
-    /// The student handout's path within the assets.
-    pub fn handout_path(&self) -> String {
-        format!("labs/{}/README.md", self.name)
+    /// The reference durations' path within the assets (see [`deadline`]).
+    pub fn durations_path(&self) -> String {
+        self.grading_path("durations.toml")
     }
+
+    /// The directory of the self-test's expectations, one `CASE.toml` each.
+    pub fn expected_dir(&self) -> String {
+        self.grading_path("expected")
+    }
+
+    /// The equivalent mutants' path within the assets (mutants no test can
+    /// kill, with the reason).
+    pub fn equivalent_mutants_path(&self) -> String {
+        self.grading_path("equivalent-mutants.toml")
+    }
+
+    /// The folder of the lab's `lab.toml` within the assets: the lab as
+    /// students see it.
+    pub fn folder(&self) -> String {
+        folder(&self.name)
+    }
+
+    /// The `lab.toml`'s path within the assets.
+    pub fn definition_path(&self) -> String {
+        format!("{}/lab.toml", self.folder())
+    }
+
+    /// The student handout's path within the assets: the README beside
+    /// `lab.toml`.
+    pub fn handout_path(&self) -> String {
+        format!("{}/README.md", self.folder())
+    }
+}
+
+/// The files under `dir` of the material, for loading lab `name`.
+fn files_of(assets: &Assets, name: &str, dir: &str) -> Result<Vec<String>, LabError> {
+    assets.list(dir).map_err(|source| LabError::Asset {
+        name: name.to_string(),
+        source,
+    })
+}
+
+/// The folder of lab `name`'s `lab.toml` within the assets: labs are found
+/// by it ([`list`]).
+fn folder(name: &str) -> String {
+    format!("labs/{name}")
+}
+
+/// lab.toml's `key`, a directory of the material: relative, without `.` or
+/// `..` (nothing outside the material is read), trailing `/` dropped.
+fn material_dir(name: &str, key: &str, value: &str, example: &str) -> Result<String, LabError> {
+    let dir = value.trim_end_matches('/');
+    if dir.is_empty()
+        || dir.starts_with('/')
+        || dir
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err(LabError::Parse {
+            name: name.to_string(),
+            message: format!(
+                "`{key}` is `{value}`: name a directory of the material, \
+                 relative and without `.` or `..` (for example `{example}`)"
+            ),
+        });
+    }
+    Ok(dir.to_string())
 }
 
 /// The user programs of the starter tree `starter`, from the paths of its
@@ -306,19 +401,19 @@ mod tests {
     fn build_timeout_is_optional_humantime() {
         let lab = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\n",
         )
         .unwrap();
         assert_eq!(lab.build_timeout, None);
         let lab = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"5m\"\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"5m\"\n",
         )
         .unwrap();
         assert_eq!(lab.build_timeout, Some(std::time::Duration::from_secs(300)));
         let err = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"soon\"\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"soon\"\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("build_timeout"), "{err}");
@@ -332,7 +427,7 @@ mod tests {
         assert_eq!(cow.test_programs.unwrap(), ["cowtest", "usertests"]);
         let none = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\n",
         )
         .unwrap();
         assert_eq!(none.test_programs, None);
@@ -350,50 +445,72 @@ mod tests {
     fn bad_lab_files_are_refused() {
         let err = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = [\"a\"]\nextra = 1\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = [\"a\"]\nextra = 1\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown field `extra`"), "{err}");
         let err = Lab::parse(
             "x",
-            "name = \"y\"\ntitle = \"t\"\nstarter = \"s\"\neditable = []\n",
+            "name = \"y\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("lab directory is `x`"), "{err}");
         let err = Lab::parse(
             "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"s\"\neditable = [\"a[\"]\n",
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = [\"a[\"]\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("editable pattern `a[`"), "{err}");
     }
 
     #[test]
-    fn the_starter_must_be_named_and_stay_inside_the_material() {
-        let err = Lab::parse("x", "name = \"x\"\ntitle = \"t\"\neditable = []\n").unwrap_err();
-        assert!(err.to_string().contains("missing field `starter`"), "{err}");
-        for bad in ["../k", "/k", "a/./b", ""] {
-            let text = format!("name = \"x\"\ntitle = \"t\"\nstarter = \"{bad}\"\neditable = []\n");
-            let err = Lab::parse("x", &text).unwrap_err();
-            assert!(err.to_string().contains("`starter` is"), "{bad}: {err}");
+    fn the_grading_and_starter_directories_must_be_named_and_stay_inside_the_material() {
+        let lab_toml = |grading: Option<&str>, starter: Option<&str>| {
+            let mut text = "name = \"x\"\ntitle = \"t\"\neditable = []\n".to_string();
+            for (key, value) in [("grading", grading), ("starter", starter)] {
+                if let Some(value) = value {
+                    text.push_str(&format!("{key} = \"{value}\"\n"));
+                }
+            }
+            text
+        };
+        for (key, text) in [
+            ("grading", lab_toml(None, Some("k"))),
+            ("starter", lab_toml(Some("g"), None)),
+        ] {
+            let err = Lab::parse("x", &text).unwrap_err().to_string();
+            assert!(err.contains(&format!("missing field `{key}`")), "{err}");
         }
-        let lab = Lab::parse(
-            "x",
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"trees/k/\"\neditable = []\n",
-        )
-        .unwrap();
+        for bad in ["../k", "/k", "a/./b", "a//b", ""] {
+            for (key, text) in [
+                ("grading", lab_toml(Some(bad), Some("k"))),
+                ("starter", lab_toml(Some("g"), Some(bad))),
+            ] {
+                let err = Lab::parse("x", &text).unwrap_err().to_string();
+                assert!(err.contains(&format!("`{key}` is `{bad}`")), "{bad}: {err}");
+            }
+        }
+        let lab = Lab::parse("x", &lab_toml(Some("course/x/"), Some("trees/k/"))).unwrap();
+        assert_eq!(lab.grading, "course/x");
         assert_eq!(lab.starter, "trees/k");
+        assert_eq!(lab.rubric_path(), "course/x/rubric.toml");
+    }
+
+    /// A lab home holding `labs/x/lab.toml` (`lab_toml`) and a grading
+    /// directory `g` with a rubric.
+    fn home(lab_toml: &str) -> tempfile::TempDir {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("labs/x")).unwrap();
+        std::fs::write(home.path().join("labs/x/lab.toml"), lab_toml).unwrap();
+        std::fs::create_dir_all(home.path().join("g")).unwrap();
+        std::fs::write(home.path().join("g/rubric.toml"), "").unwrap();
+        home
     }
 
     #[test]
     fn a_lab_whose_starter_is_not_in_the_material_does_not_load() {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(home.path().join("labs/x")).unwrap();
-        std::fs::write(
-            home.path().join("labs/x/lab.toml"),
-            "name = \"x\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n",
-        )
-        .unwrap();
+        let home =
+            home("name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\neditable = []\n");
         let assets = Assets::Dir(home.path().to_path_buf());
         let err = Lab::load(&assets, "x").unwrap_err();
         assert!(matches!(err, LabError::NoStarter { .. }), "{err}");
@@ -404,9 +521,71 @@ mod tests {
     }
 
     #[test]
+    fn each_bundled_lab_finds_its_material_in_the_grading_directory_it_names() {
+        for name in ["lazy", "cow"] {
+            let lab = Lab::load(&Assets::Embedded, name).unwrap();
+            assert_eq!(lab.grading, format!("grading/{name}"));
+            assert_eq!(lab.rubric_path(), format!("grading/{name}/rubric.toml"));
+            for path in [
+                lab.definition_path(),
+                lab.handout_path(),
+                lab.rubric_path(),
+                lab.solution_path(),
+                lab.durations_path(),
+            ] {
+                assert!(Assets::Embedded.read(&path).is_ok(), "{path}");
+            }
+            let expected = Assets::Embedded.list(&lab.expected_dir()).unwrap();
+            assert!(!expected.is_empty(), "{name}: no self-test cases");
+        }
+        let lazy = Lab::load(&Assets::Embedded, "lazy").unwrap();
+        assert_eq!(lazy.handout_path(), "labs/lazy/README.md");
+        let equivalents = lazy.equivalent_mutants_path();
+        assert!(Assets::Embedded.read(&equivalents).is_ok(), "{equivalents}");
+    }
+
+    #[test]
+    fn a_lab_whose_grading_directory_is_missing_or_has_no_rubric_does_not_load() {
+        let home = home(
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"course/x/\"\nstarter = \"k\"\neditable = []\n",
+        );
+        std::fs::create_dir_all(home.path().join("k/kernel")).unwrap();
+        std::fs::write(home.path().join("k/kernel/a.rs"), "").unwrap();
+        let assets = Assets::Dir(home.path().to_path_buf());
+        let err = Lab::load(&assets, "x").unwrap_err();
+        assert!(matches!(err, LabError::NoGrading { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "load lab `x`: its grading directory `course/x` (lab.toml's `grading`) is not in \
+                 {}: point `grading` at the directory holding the lab's rubric.toml",
+                assets.describe()
+            )
+        );
+        assert_eq!(err.exit_code(), exit::BAD_LAB);
+        std::fs::create_dir_all(home.path().join("course/x")).unwrap();
+        std::fs::write(home.path().join("course/x/solution.patch"), "").unwrap();
+        let err = Lab::load(&assets, "x").unwrap_err();
+        assert!(matches!(err, LabError::NoRubric { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "load lab `x`: its grading directory `course/x` (lab.toml's `grading`) has no \
+                 rubric.toml in {}: write the rubric at `course/x/rubric.toml`, or point \
+                 `grading` at the directory that has it",
+                assets.describe()
+            )
+        );
+        std::fs::write(home.path().join("course/x/rubric.toml"), "").unwrap();
+        let lab = Lab::load(&assets, "x").unwrap();
+        assert_eq!(lab.rubric_path(), "course/x/rubric.toml");
+        assert_eq!(lab.solution_path(), "course/x/solution.patch");
+        assert_eq!(lab.handout_path(), "labs/x/README.md");
+    }
+
+    #[test]
     fn a_test_program_the_starter_lacks_is_named_when_the_lab_loads() {
-        let home = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(home.path().join("labs/x")).unwrap();
+        let home = home("");
         std::fs::create_dir_all(home.path().join("k/user/src/bin/usertests")).unwrap();
         std::fs::write(home.path().join("k/user/src/bin/lazytests.rs"), "").unwrap();
         std::fs::write(home.path().join("k/user/src/bin/usertests/main.rs"), "").unwrap();
@@ -415,7 +594,7 @@ mod tests {
             std::fs::write(
                 home.path().join("labs/x/lab.toml"),
                 format!(
-                    "name = \"x\"\ntitle = \"t\"\nstarter = \"k\"\neditable = []\n\
+                    "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\neditable = []\n\
                      test_programs = [{programs}]\n"
                 ),
             )

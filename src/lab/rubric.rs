@@ -1,5 +1,5 @@
 //! Rubrics: what to run and what to check for one lab ([`Rubric`]), read
-//! from `grading/<lab>/rubric.toml` and validated as a whole when loaded.
+//! from the `rubric.toml` of the lab's grading directory and validated as a whole when loaded.
 //!
 //! A rubric is a closed TOML vocabulary that course staff edit without Rust:
 //!

@@ -1,7 +1,8 @@
 //! The equivalent mutants of a lab ([`Equivalents`]): mutants that behave
 //! exactly like the reference solution for every program a test can run,
 //! so no test can kill them. They are listed by the lab's staff in
-//! `grading/<lab>/equivalent-mutants.toml`, each with the reason:
+//! `equivalent-mutants.toml` of the lab's grading directory
+//! ([`crate::lab::Lab::equivalent_mutants_path`]), each with the reason:
 //!
 //! ```toml
 //! [[mutant]]
@@ -21,9 +22,6 @@
 use serde::Deserialize;
 
 use super::listing::Mutant;
-
-/// The file, relative to the lab's grading directory.
-pub const FILE_NAME: &str = "equivalent-mutants.toml";
 
 #[derive(Debug, thiserror::Error)]
 #[error("read `{path}`: {message}")]
@@ -179,10 +177,11 @@ reason = "r"
 
     #[test]
     fn the_bundled_file_parses() {
-        let path = format!("grading/lazy/{FILE_NAME}");
-        let text = crate::lab::assets::Assets::Embedded
-            .read_string(&path)
-            .unwrap();
+        let assets = crate::lab::assets::Assets::Embedded;
+        let path = crate::lab::Lab::load(&assets, "lazy")
+            .unwrap()
+            .equivalent_mutants_path();
+        let text = assets.read_string(&path).unwrap();
         Equivalents::parse(&text, &path).unwrap();
     }
 }

@@ -8,7 +8,7 @@
 //! - *unviable*: it does not build (cargo-mutants' term);
 //! - *survived*: every test passed. Its *near misses* are the tests whose
 //!   VM took more than [`NEAR_MISS_FACTOR`] times the reference solution's
-//!   recorded duration (`grading/<lab>/durations.toml`), the durations
+//!   recorded duration (the lab's `durations.toml`), the durations
 //!   first scaled by how much slower this machine ran this grading's VMs
 //!   than the reference did (the median ratio over its VMs: a loaded
 //!   machine slows every VM, a mutant only some): a test that ran much

@@ -110,13 +110,13 @@ pub fn human(a: &Analysis, style: Style) -> String {
             );
         }
     }
-    let file = super::run::equivalents_path(&a.lab);
+    let file = &a.equivalents_path;
     for j in a.judged.iter().filter(|j| j.is_stale_equivalent()) {
         let _ = writeln!(
             out,
             "\nwarning: `{}` is listed in {} as equivalent, but it is {}: remove the entry",
             j.mutant.name,
-            file.display(),
+            file,
             j.outcome.in_words()
         );
     }
@@ -124,10 +124,7 @@ pub fn human(a: &Analysis, style: Style) -> String {
         let _ = writeln!(
             out,
             "\nwarning: {} lists `{}` in {} ({}), but no mutant matches it",
-            file.display(),
-            e.mutation,
-            e.function,
-            e.file
+            file, e.mutation, e.function, e.file
         );
     }
     out
@@ -229,6 +226,7 @@ mod tests {
     fn analysis() -> Analysis {
         Analysis {
             lab: "lazy".into(),
+            equivalents_path: "grading/lazy/equivalent-mutants.toml".into(),
             generated: 5,
             judged: vec![
                 judged(

@@ -7,7 +7,7 @@
 //! ([`crate::grade::pool`]): while one mutant's VMs run, the next one
 //! builds.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -113,6 +113,8 @@ impl Judged {
 #[derive(Clone, Debug)]
 pub struct Analysis {
     pub lab: String,
+    /// The lab's equivalent-mutants file within the assets, for messages.
+    pub equivalents_path: String,
     /// Mutants cargo-mutants generated (before `--sample`).
     pub generated: usize,
     /// The mutants judged, in listing order.
@@ -159,13 +161,13 @@ fn solution(assets: &Assets, lab: &Lab) -> Result<Vec<u8>, MutantsError> {
 }
 
 /// The lab's equivalent mutants (none if the lab lists none).
-pub fn equivalents(assets: &Assets, lab: &str) -> Result<Equivalents, MutantsError> {
-    let path = format!("grading/{lab}/{}", equivalent::FILE_NAME);
+pub fn equivalents(assets: &Assets, lab: &Lab) -> Result<Equivalents, MutantsError> {
+    let path = lab.equivalent_mutants_path();
     match assets.read_string(&path) {
         Ok(text) => Ok(Equivalents::parse(&text, &path)?),
         Err(AssetError::NotFound { .. }) => Ok(Equivalents::default()),
         Err(source) => Err(MutantsError::Assets {
-            lab: lab.to_string(),
+            lab: lab.name.clone(),
             source,
         }),
     }
@@ -253,13 +255,13 @@ pub async fn run(
 ) -> Result<Analysis, MutantsError> {
     let started = Instant::now();
     let (rubric, rubric_text) = rubric;
-    let equivalents = equivalents(assets, &lab.name)?;
+    let equivalents = equivalents(assets, lab)?;
     let filter = TestFilter::new(&options.many.tests)?;
     // Fail early on a pattern that matches no test.
     Plan::new(rubric, Token::random()?, &filter)?;
     let base = key_base(assets, lab, rubric_text, &options.many.tests)?;
     let store = Store::new(pool::cache_dir(cache.root(), "mutants", &lab.name));
-    let references = grade::load_references(assets, &lab.name)?;
+    let references = grade::load_references(assets, lab)?;
     let solution = solution(assets, lab)?;
     let grading = Options {
         fail_fast: true,
@@ -325,6 +327,7 @@ pub async fn run(
     judged.sort_by_key(|(i, _)| *i);
     Ok(Analysis {
         lab: lab.name.clone(),
+        equivalents_path: lab.equivalent_mutants_path(),
         generated,
         judged: judged.into_iter().map(|(_, j)| j).collect(),
         unmatched,
@@ -379,12 +382,6 @@ async fn grade_one(
         // `outcome::classify`); what is left is a fault.
         Err(e) => Err(e.into()),
     }
-}
-
-/// Where a lab's equivalent-mutants file is in the repository, for
-/// messages.
-pub fn equivalents_path(lab: &str) -> PathBuf {
-    PathBuf::from(format!("grading/{lab}/{}", equivalent::FILE_NAME))
 }
 
 #[cfg(test)]
