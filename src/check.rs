@@ -290,29 +290,46 @@ fn evaluate_check(plan: &Plan, check: &Check, outcome: Option<&SessionOutcome>) 
     }
 
     let end = describe_end(&outcome.end, token).map(|e| plan.unmask_names(&e));
+    // A VM that ended while an earlier test of it ran never ran this one:
+    // its reason is that, not the other test's own failure line.
+    let not_reached = match &end {
+        Some(e) if !missing.is_empty() => earlier_test(check, &output)
+            .map(|t| format!("not run: the VM stopped during the earlier test `{t}`: {e}")),
+        _ => None,
+    };
     // What a real run cannot print says more than anything it explains.
     let mut failures = anomalies;
+    failures.extend(not_reached.clone());
     // An abnormal end explains missing lines; it only adds context when
     // nothing is missing.
-    let end_first = !missing.is_empty();
+    let end_first = !missing.is_empty() && not_reached.is_none();
     if end_first && let Some(e) = &end {
         failures.push(e.clone());
     }
+    let lines: Vec<String> = evidence_lines(check, outcome)
+        .iter()
+        .map(|l| plan.unmask_names(l))
+        .collect();
+    let said = not_reached
+        .is_none()
+        .then(|| own_failure_line(&lines).map(|l| hide_token(l, token)))
+        .flatten();
     failures.extend(unexpected);
+    // A program that said nothing may not have run at all: the kernel
+    // killing it (or the shell's child before it) is then what happened.
+    if said.is_none() && !missing.is_empty() && end.is_none() {
+        failures.extend(kernel_kill(&lines));
+    }
     failures.extend(missing);
     if !end_first && let Some(e) = end {
         failures.push(e);
     }
 
     let mut failures = failures.into_iter();
-    let lines: Vec<String> = evidence_lines(check, outcome)
-        .iter()
-        .map(|l| plan.unmask_names(l))
-        .collect();
     Some(Failure {
         reason: failures.next().unwrap_or_default(),
         details: failures.collect(),
-        said: own_failure_line(&lines).map(|l| hide_token(l, token)),
+        said,
         evidence: Some(Evidence {
             session: outcome.name.clone(),
             lines,
@@ -552,21 +569,125 @@ fn evidence_lines(check: &Check, outcome: &SessionOutcome) -> Vec<String> {
     }
 }
 
-/// The test program's own reason in `evidence`: the line before its last
-/// `test NAME: FAILED` verdict, which the test programs print to say why
-/// (`lazy alloc: sbrk(1 GiB) failed: …`, `sbrkarg: write(fd, sbrk'd page,
-/// 4096) returned -1`). Not a line of the runner (`running test …`, a
-/// timing line) nor the typed command.
+/// The test program's own reason in `evidence`, for its last `test NAME:
+/// FAILED` verdict. The test programs say why a test failed in a line
+/// `NAME: why` before the verdict (`lazy alloc: sbrk(1 GiB) failed: …`,
+/// `sbrkarg: write(fd, sbrk'd page, 4096) returned -1`); the first such
+/// line since the previous verdict is the cause, later ones its
+/// consequences (`sbrkhigh: high break: child exited with status 1` after
+/// the child said what went wrong). Kernel lines in between (`usertrap():
+/// …` and its indented continuation) are not the program's. Without such a
+/// line, the last line before the verdict that is not the runner's
+/// (`running test …`, a timing line, a verdict, a start line, a `note: `,
+/// the typed command) nor the kernel's.
 fn own_failure_line(evidence: &[String]) -> Option<&str> {
     let verdict = evidence
         .iter()
         .rposition(|l| l.starts_with("test ") && l.contains(": FAILED"))?;
-    evidence[..verdict]
+    let name = evidence[verdict]
+        .strip_prefix("test ")
+        .and_then(|v| v.split_once(": FAILED"))
+        .map(|(name, _)| name)?;
+    let own = format!("{name}: ");
+    let since = evidence[..verdict]
+        .iter()
+        .rposition(|l| l.starts_with("$ ") || l.starts_with("test "))
+        .map_or(0, |i| i + 1);
+    let before = &evidence[since..verdict];
+    if let Some(line) = before.iter().find(|l| l.starts_with(&own)) {
+        return Some(line.trim_end());
+    }
+    before
         .iter()
         .rev()
+        .take_while(|l| !l.starts_with("running test "))
+        .filter(|l| {
+            !l.starts_with(char::is_whitespace)
+                && !l.starts_with(KILL_LINE)
+                && !l.starts_with("note: ")
+                // A program's start line (`usertests starting`).
+                && !l.ends_with(seal::STARTING)
+        })
         .map(|l| l.trim())
-        .take_while(|l| !l.starts_with("$ ") && !l.starts_with("running test "))
-        .find(|l| !l.is_empty() && !l.starts_with("time ") && !l.starts_with("test "))
+        .find(|l| !l.is_empty() && !l.starts_with("time "))
+}
+
+/// How the kernel says it killed a process for a trap it could not handle
+/// (xv6's `usertrap(): unexpected scause 0x… pid=N`, then an indented
+/// `sepc=0x… stval=0x…` line).
+const KILL_LINE: &str = "usertrap(): unexpected scause ";
+
+/// The kernel's last kill of a process in `evidence`, in words: `the
+/// kernel killed a process (pid 3) on a store page fault (scause 0xf) at
+/// sepc=0x26e6, stval=0x8008`. For a test whose program said nothing, this
+/// is what it ended with (the shell's child can be killed before the
+/// program even starts).
+fn kernel_kill(evidence: &[String]) -> Option<String> {
+    let i = evidence.iter().rposition(|l| l.starts_with(KILL_LINE))?;
+    let rest = &evidence[i][KILL_LINE.len()..];
+    let (scause, pid) = rest.split_once(" pid=").unwrap_or((rest, "?"));
+    let code = u64::from_str_radix(scause.trim_start_matches("0x"), 16).ok()?;
+    let cause = match code {
+        0 => "a misaligned instruction address",
+        1 => "an instruction access fault",
+        2 => "an illegal instruction",
+        3 => "a breakpoint",
+        4 => "a misaligned load",
+        5 => "a load access fault",
+        6 => "a misaligned store",
+        7 => "a store access fault",
+        12 => "an instruction page fault",
+        13 => "a load page fault",
+        15 => "a store page fault",
+        _ => "an unexpected trap",
+    };
+    let short = |v: &str| {
+        u64::from_str_radix(v.trim_start_matches("0x"), 16)
+            .map_or(v.to_string(), |n| format!("{n:#x}"))
+    };
+    let mut text = format!(
+        "the kernel killed a process (pid {}) on {cause} (scause {code:#x})",
+        pid.trim()
+    );
+    if let Some(next) = evidence
+        .get(i + 1)
+        .filter(|l| l.starts_with(char::is_whitespace))
+    {
+        let fields: Vec<String> = next
+            .split_whitespace()
+            .filter_map(|f| f.split_once('='))
+            .map(|(k, v)| format!("{k}={}", short(v)))
+            .collect();
+        if !fields.is_empty() {
+            text.push_str(" at ");
+            text.push_str(&fields.join(", "));
+        }
+    }
+    Some(text)
+}
+
+/// The test a program was running when its VM stopped, if `check`'s own
+/// test never started: the test programs print `running test NAME` before
+/// each test, so when such lines are there but none for the test whose
+/// verdict (`test NAME: OK`) is missing, the last one names the test the
+/// VM stopped in. `None` when the test started, when its patterns name no
+/// verdict, or when the program prints no such lines.
+fn earlier_test<'a>(check: &Check, output: &[&'a str]) -> Option<&'a str> {
+    let started: Vec<&str> = output
+        .iter()
+        .filter_map(|l| l.strip_prefix("running test "))
+        .collect();
+    let last = *started.last()?;
+    let own: Vec<String> = check
+        .matches
+        .iter()
+        .filter_map(|p| {
+            let prefix = literal_prefix(p.regex.as_str());
+            let (name, _) = prefix.strip_prefix("test ")?.split_once(": ")?;
+            Some(name.to_string())
+        })
+        .collect();
+    (!own.is_empty() && !own.iter().any(|n| started.contains(&n.as_str()))).then_some(last)
 }
 
 /// How many leading characters a line must share with a missing line's
@@ -787,6 +908,18 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         )
     }
 
+    /// The lazytests VM of `plan`, which printed `output` and panicked
+    /// with `line`.
+    fn lazytests_panicked(plan: &Plan, output: &str, line: &str) -> SessionOutcome {
+        outcome(
+            plan,
+            "lazytests",
+            output,
+            SessionEnd::Panicked { line: line.into() },
+            3000,
+        )
+    }
+
     fn result<'a>(results: &'a [TestResult], name: &str) -> &'a TestResult {
         results.iter().find(|r| r.name == name).unwrap()
     }
@@ -888,14 +1021,10 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         let mut outs = all_pass(&plan);
         replace(
             &mut outs,
-            outcome(
+            lazytests_panicked(
                 &plan,
-                "lazytests",
                 "test lazy alloc: OK [{t}]\npanic: uvmunmap: not mapped\n",
-                SessionEnd::Panicked {
-                    line: "panic: uvmunmap: not mapped".into(),
-                },
-                3000,
+                "panic: uvmunmap: not mapped",
             ),
         );
         let results = evaluate(&plan, &outs);
@@ -910,6 +1039,121 @@ match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
         assert_eq!(ev.session, "lazytests");
         assert_eq!(ev.lines.last().unwrap(), "panic: uvmunmap: not mapped");
         assert!(ev.lines.contains(&format!("$ lazytests -k {TOKEN}")));
+    }
+
+    #[test]
+    fn own_failure_line_is_the_tests_first_words_not_the_kernels_lines_after_them() {
+        let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+        // The child's reason, then the parent's, then a kernel line from a
+        // process the free-page count used up: the child's reason is it.
+        let ev = lines(
+            "$ usertests -k … sbrkhigh\nusertests starting\n\
+             usertrap(): unexpected scause 0x000000000000000f pid=65\n\
+             \x20           sepc=0x000000000001307a stval=0x0000000000076fff\n\
+             sbrkhigh: read of 300 bytes into 0x15fffff6a returned -1\n\
+             sbrkhigh: high break: child exited with status 1\n\
+             usertrap(): unexpected scause 0x000000000000000f pid=168\n\
+             \x20           sepc=0x000000000001307a stval=0x0000000000076fff\n\
+             test sbrkhigh: FAILED [c0ffee00]",
+        );
+        assert_eq!(
+            own_failure_line(&ev),
+            Some("sbrkhigh: read of 300 bytes into 0x15fffff6a returned -1")
+        );
+        // Words of an earlier test are not this one's.
+        let ev = lines(
+            "copyin: bad\ntest copyin: FAILED [x]\nusertrap(): unexpected scause 0xd pid=4\n\
+             \x20  sepc=0x1 stval=0x2\nsomething went wrong\ntest copyout: FAILED [x]",
+        );
+        assert_eq!(own_failure_line(&ev), Some("something went wrong"));
+        // Only kernel lines: nothing the program said.
+        let ev = lines(
+            "$ t\nusertrap(): unexpected scause 0xd pid=4\n\x20  sepc=0x1\ntest t: FAILED [x]",
+        );
+        assert_eq!(own_failure_line(&ev), None);
+    }
+
+    #[test]
+    fn a_program_killed_before_it_said_anything_is_explained_by_the_kill() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            outcome(
+                &plan,
+                "boot",
+                "usertrap(): unexpected scause 0x000000000000000f pid=3\n\
+                 \x20           sepc=0x00000000000026e6 stval=0x0000000000008008\n",
+                SessionEnd::Completed,
+                1000,
+            ),
+        );
+        let f = failure(&evaluate(&plan, &outs), "echo hi").clone();
+        assert_eq!(
+            f.reason,
+            "the kernel killed a process (pid 3) on a store page fault (scause 0xf) \
+             at sepc=0x26e6, stval=0x8008"
+        );
+        assert_eq!(f.details, ["missing a line matching `^hi …$`"]);
+    }
+
+    #[test]
+    fn the_count_note_and_kill_lines_are_never_a_tests_own_words() {
+        let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+        let ev = lines(
+            "$ usertests -k … sbrkarg\nusertests starting\n\
+             note: counting free pages uses up all memory\n\
+             usertrap(): unexpected scause 0xf pid=65\n\x20  sepc=0x1 stval=0x2\n\
+             test sbrkarg: FAILED [x]",
+        );
+        assert_eq!(own_failure_line(&ev), None);
+    }
+
+    #[test]
+    fn a_test_the_vm_never_reached_is_not_blamed_on_the_earlier_tests_panic() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            lazytests_panicked(
+                &plan,
+                "lazytests starting\nrunning test lazy alloc\nlazy alloc: page 3 is not zero\n\
+                 test lazy alloc: FAILED [{t}]\nrunning test lazy oom\npanic: uvmcopy: page not present\n",
+                "panic: uvmcopy: page not present",
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        // The test that ran says why in its own words.
+        let f = failure(&results, "lazy: map");
+        assert_eq!(f.in_words(), "lazy alloc: page 3 is not zero");
+        // The one after the panic never ran: neither the panic nor the
+        // earlier test's failure line is its reason.
+        let f = failure(&results, "lazy: unmap");
+        assert_eq!(
+            f.reason,
+            "not run: the VM stopped during the earlier test `lazy oom`: \
+             the kernel panicked: panic: uvmcopy: page not present"
+        );
+        assert_eq!(f.in_words(), f.reason);
+    }
+
+    #[test]
+    fn a_test_that_started_is_blamed_on_the_panic_in_it() {
+        let plan = plan();
+        let mut outs = all_pass(&plan);
+        replace(
+            &mut outs,
+            lazytests_panicked(
+                &plan,
+                "running test lazy alloc\ntest lazy alloc: OK [{t}]\nrunning test lazy unmap\n\
+                 panic: uvmunmap: not mapped\n",
+                "panic: uvmunmap: not mapped",
+            ),
+        );
+        let results = evaluate(&plan, &outs);
+        assert!(result(&results, "lazy: map").passed());
+        let f = failure(&results, "lazy: unmap");
+        assert_eq!(f.reason, "the kernel panicked: panic: uvmunmap: not mapped");
     }
 
     #[test]

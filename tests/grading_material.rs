@@ -75,3 +75,32 @@ fn every_mutant_describes_its_mistake_and_has_an_expected_result() {
         );
     }
 }
+
+/// The handout tells students what score to expect between its steps
+/// (the score dips before it rises); the figures are the self-test's
+/// expectations for the starter, step 1 alone and steps 1–2, so a rubric
+/// change that moves them fails here until the handout says so.
+#[test]
+fn the_handout_cites_the_scores_the_self_test_expects_between_steps() {
+    let lab = Lab::load(&Assets::Embedded, "lazy").unwrap();
+    let cases = load_cases(&Assets::Embedded, &lab).unwrap();
+    let score = |name: &str| {
+        cases
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.score)
+            .unwrap_or_else(|| panic!("no expected score for {name}"))
+    };
+    let handout = Assets::Embedded.read_string(&lab.handout_path()).unwrap();
+    let handout = handout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for sentence in [
+        format!("The starter scores {}/100", score("starter")),
+        format!("Step 1 alone scores {}/100", score("no-fault-handler")),
+        format!("Steps 1 and 2 as hinted score {}/100", score("steps-1-2")),
+    ] {
+        assert!(
+            handout.contains(&sentence),
+            "the handout should say `{sentence}`"
+        );
+    }
+}

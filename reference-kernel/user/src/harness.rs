@@ -24,7 +24,7 @@
 
 use core::cell::Cell;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use crate::process::Waited;
 use crate::{SysResult, sys};
@@ -237,7 +237,7 @@ pub fn test_name() -> &'static str {
 /// error in one write, and exits with status 1.
 pub fn fail_with(args: fmt::Arguments<'_>) -> ! {
     say(2, format_args!("{}: {}", test_name(), args));
-    sys::exit(1)
+    sys::exit(FAILED_STATUS)
 }
 
 /// Ends the current test as failed: `fail!("read returned {}", n)` prints
@@ -258,6 +258,43 @@ pub fn run_in_child(body: impl FnOnce()) -> SysResult<i32> {
     }
     wait_for(pid).map(|w| w.status)
 }
+
+/// Runs the test `name` (its body in a child process, as
+/// [`run_in_child`]) and says whether it passed (the child exited with
+/// status 0). A failure is always explained in words before the verdict:
+/// the body explains its own (status 1, from [`fail!`](crate::fail) or the
+/// panic handler); for anything else (the kernel killed the child, an
+/// unexplained status, `fork` or `wait` failing) this prints
+/// `NAME: why` on standard output.
+pub fn run_test(name: &str, body: impl FnOnce()) -> bool {
+    match run_in_child(body) {
+        Ok(0) => true,
+        Ok(FAILED_STATUS) => false,
+        Ok(KILLED_STATUS) => {
+            crate::println!(
+                "{name}: the test process was killed (exit status -1; a fault the kernel did not handle, or a kill)"
+            );
+            false
+        }
+        Ok(status) => {
+            crate::println!(
+                "{name}: the test process exited with status {status} without saying why"
+            );
+            false
+        }
+        Err(e) => {
+            crate::println!("{name}: could not run the test process: fork or wait: {e}");
+            false
+        }
+    }
+}
+
+/// The status a test body exits with after saying why it failed
+/// ([`fail_with`], the panic handler).
+pub const FAILED_STATUS: i32 = 1;
+
+/// The status of a process the kernel killed.
+pub const KILLED_STATUS: i32 = -1;
 
 /// Waits until the child `pid` exits, reaping (and ignoring) any other child
 /// that exits first.
@@ -328,6 +365,30 @@ impl fmt::Display for FreePages {
     }
 }
 
+/// Memory lost between two counts, for the failure line that says so:
+/// `leaked about N pages (B free before, A after)`. Counts compare exactly
+/// but their page numbers are estimates, so N is too, and at least 1.
+#[derive(Clone, Copy, Debug)]
+pub struct Leak {
+    pub before: FreePages,
+    pub after: FreePages,
+}
+
+impl fmt::Display for Leak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lost = self
+            .before
+            .pages()
+            .saturating_sub(self.after.pages())
+            .max(1);
+        write!(
+            f,
+            "leaked about {lost} pages ({} free before, {} after)",
+            self.before, self.after
+        )
+    }
+}
+
 /// Counts the free physical pages, as xv6's usertests does: processes take
 /// memory until the kernel has none left, and report what they got. The
 /// count is exact up to a constant (what the counting processes themselves
@@ -351,6 +412,12 @@ impl fmt::Display for FreePages {
 /// Returns `None` if a pipe or a process could not be created, or the
 /// counting child had to be killed.
 pub fn countfree() -> Option<FreePages> {
+    // Said once per process, before the first count: whoever reads the
+    // console sees the kill lines a lazy kernel prints while counting as
+    // expected, not as a failure.
+    if !COUNT_NOTED.swap(true, Ordering::Relaxed) {
+        crate::println!("{COUNT_NOTE}");
+    }
     let counter = Counter::start()?;
     let Some([big, small]) = start_holders() else {
         counter.cancel();
@@ -371,6 +438,12 @@ pub fn countfree() -> Option<FreePages> {
     big.release();
     count
 }
+
+/// What [`countfree`] says before its first count. Lines starting
+/// `note: ` are the runner's commentary, never a test's reason.
+pub const COUNT_NOTE: &str = "note: counting free pages uses up all memory: the kernel may kill a counting process (a usertrap() line), as expected";
+
+static COUNT_NOTED: AtomicBool = AtomicBool::new(false);
 
 /// Memory taken from the kernel in bulk by [`hold_pages`], held until
 /// [`release`](MemoryHold::release)d: the two holders, each by its pid and

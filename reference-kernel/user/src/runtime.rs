@@ -98,7 +98,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     }
     out.0.write_bytes(b"\n");
     out.0.flush();
-    sys::exit(1)
+    sys::exit(crate::harness::FAILED_STATUS)
 }
 
 /// A writer that turns line breaks into spaces.

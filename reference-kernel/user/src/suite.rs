@@ -7,7 +7,7 @@
 //! the way the grader runs each test in a VM of its own; `-t` also prints
 //! each test's duration in clock ticks).
 
-use crate::harness::{self, Reporter, run_in_child};
+use crate::harness::{self, Reporter};
 use crate::{Args, ByteStr, eprintln, println};
 
 /// One test: the short name to select it, the name in verdicts, the body
@@ -73,7 +73,7 @@ pub fn run(program: &'static str, tests: &[Test], args: Args) -> i32 {
         println!("running test {}", test.name);
         let start = crate::uptime();
         harness::set_test_name(test.name);
-        let ok = run_in_child(test.run) == Ok(0);
+        let ok = harness::run_test(test.name, test.run);
         report.test(test.name, ok);
         all_ok &= ok;
         if timing {

@@ -494,7 +494,13 @@ fn leak() {
     shrink(bytes);
     match harness::countfree() {
         Some(free1) if free1 >= free0 => {}
-        Some(free1) => fail!("lost free pages: {free1} free after the forks, {free0} before"),
+        Some(free1) => fail!(
+            "{} over the forks",
+            harness::Leak {
+                before: free0,
+                after: free1
+            }
+        ),
         None => fail!("cannot count free pages after the forks"),
     }
 }

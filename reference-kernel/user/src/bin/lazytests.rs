@@ -197,7 +197,13 @@ fn out_of_memory() {
     hold.release();
     match harness::countfree() {
         Some(free1) if free1 >= free0 => {}
-        Some(free1) => fail!("lost free pages: {free1} free after running out, {free0} before"),
+        Some(free1) => fail!(
+            "{} over running out of memory",
+            harness::Leak {
+                before: free0,
+                after: free1
+            }
+        ),
         None => fail!("cannot count free pages after running out of memory"),
     }
     let status = run_in_child(|| {

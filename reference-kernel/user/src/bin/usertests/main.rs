@@ -19,10 +19,11 @@
 //! count it waits until every process a test left behind has gone, so that
 //! only memory the kernel really lost is missing. Tests that exist to find
 //! lost pages are also counted around one by one: such a test fails
-//! (`NAME: lost free pages, AFTER free after it (out of BEFORE)`) if the
-//! kernel has fewer free pages after it than before. A count serves as the
-//! next test's "before" and as the run's last count when no test ran in
-//! between, so that a run of one test counts twice, not four times.
+//! (`NAME: leaked about N pages (BEFORE free before, AFTER after) over the
+//! test`) if the kernel has fewer free pages after it than before. A count
+//! serves as the next test's "before" and as the run's last count when no
+//! test ran in between, so that a run of one test counts twice, not four
+//! times.
 //!
 //! The tests are xv6's (same intent, our own code), plus tests aimed at the
 //! mistakes students make in the lazy-allocation lab (module `lazy`), at its
@@ -236,7 +237,7 @@ fn main(args: Args) -> i32 {
             _ => {
                 probe::set_free_at_start(before.map_or(0, |count| count.pages()));
                 fresh = None;
-                harness::run_in_child(test.run) == Ok(0)
+                harness::run_test(test.name, test.run)
             }
         };
         if opts.timing {
@@ -256,8 +257,9 @@ fn main(args: Args) -> i32 {
             match fresh {
                 Some(after) if after < before => {
                     println!(
-                        "{}: lost free pages, {after} free after it (out of {before})",
-                        test.name
+                        "{}: {} over the test",
+                        test.name,
+                        harness::Leak { before, after }
                     );
                     ok = false;
                 }
