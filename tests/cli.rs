@@ -2232,19 +2232,19 @@ fn failed_reruns_what_failed_in_the_copys_last_grading() {
 }
 
 /// A JUnit suite as [`junit_suites`] reads it.
-type Suite = (String, [u64; 4], Option<(String, String)>);
+type Suite = (String, [u64; 4], Option<(String, String, String)>);
 
 /// Per suite of a JUnit file, as `junitparser` (a JUnit consumer from
 /// PyPI; scripts/setup.sh installs it) reads it: the name and the counts
 /// of tests, failures, errors and skipped; and the first case's result
-/// (kind and type), `None` if it passed.
+/// (kind, type and message), `None` if it passed.
 fn junit_suites(path: &Path) -> Vec<Suite> {
     const READER: &str = r#"
 import json, sys
 from junitparser import JUnitXml
 out = []
 for suite in JUnitXml.fromfile(sys.argv[1]):
-    first = [[type(r).__name__, r.type] for case in suite for r in case.result][:1]
+    first = [[type(r).__name__, r.type, r.message] for case in suite for r in case.result][:1]
     out.append([suite.name, [suite.tests, suite.failures, suite.errors, suite.skipped],
                 first[0] if first else None])
 print(json.dumps(out))
@@ -2270,28 +2270,42 @@ fn links(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// What a CI reporter and a person opening the index see of a class run:
-/// a suite per student with the right counts, and a link per student to a
-/// page that exists.
+/// What a CI reporter and a person opening the index see of a run of
+/// [`class`] (`ids`: the students it had): a suite per student with the
+/// right counts, and a link per student to a page that exists.
 fn assert_junit_and_index(out: &Path, ids: &[&str]) {
     let suites = junit_suites(&out.join("junit.xml"));
-    let expected: Vec<Suite> = ids
+    let counts: Vec<_> = suites
         .iter()
-        .map(|&id| match id {
-            "carol" => (
-                id.to_string(),
-                [2, 2, 0, 0],
-                Some(("Failure".to_string(), "refused".to_string())),
-            ),
-            "dave" => (
-                id.to_string(),
-                [2, 2, 0, 0],
-                Some(("Failure".to_string(), "not_built".to_string())),
-            ),
-            _ => (id.to_string(), [2, 0, 0, 0], None),
+        .map(|(id, counts, first)| {
+            let kind = first.as_ref().map(|(kind, ty, _)| format!("{kind} {ty}"));
+            (id.as_str(), *counts, kind)
         })
         .collect();
-    assert_eq!(suites, expected);
+    let expected: Vec<_> = ids
+        .iter()
+        .map(|&id| match id {
+            "carol" => (id, [2, 2, 0, 0], Some("Failure refused".to_string())),
+            "dave" => (id, [2, 2, 0, 0], Some("Failure not_built".to_string())),
+            _ => (id, [2, 0, 0, 0], None),
+        })
+        .collect();
+    assert_eq!(counts, expected);
+    // The refused and the unbuilt fail with their reason.
+    let message = |id: &str| {
+        let suite = suites.iter().find(|s| s.0 == id).unwrap();
+        suite.2.as_ref().unwrap().2.clone()
+    };
+    assert!(
+        message("carol").contains("(carol.patch) changes `user/"),
+        "{}",
+        message("carol")
+    );
+    assert!(
+        message("dave").contains("did not build"),
+        "{}",
+        message("dave")
+    );
     let index = read(&out.join("index.html"));
     let pages = links(&index);
     let want: Vec<String> = ids
