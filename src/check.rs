@@ -47,7 +47,7 @@ pub const NOT_BUILT: &str = "the kernel did not build";
 pub const NOT_RUN: &str = "not run: the grading was interrupted";
 
 /// The verdict on one test.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TestResult {
     pub name: String,
     /// Points the test is worth.
@@ -66,7 +66,7 @@ pub struct TestResult {
 }
 
 /// Why a test failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     /// The most informative failure, in one line.
     pub reason: String,
@@ -90,7 +90,7 @@ impl Failure {
 }
 
 /// The last lines of one VM's console.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// The VM's name (`usertests/sbrkarg`).
     pub session: String,

@@ -9,6 +9,8 @@
 //! as `FAKE_QEMU_MODE` says. A test lab home (`XVLAB_HOME`) carries a small
 //! rubric with short timeouts.
 
+mod common;
+use common::{copy_tree, repo};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -19,10 +21,6 @@ use nix::unistd::Pid;
 /// Two sessions of one test each; `TIMEOUT` is the deadline to fill in.
 const RUBRIC: &str = include_str!("fixtures/two-sessions.rubric.toml");
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn fake_qemu() -> PathBuf {
     repo().join("tests/fake-qemu/qemu-system-riscv64")
 }
@@ -31,25 +29,6 @@ fn fake_qemu() -> PathBuf {
 /// xvlab's own lock; the second and later are no-ops).
 fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-cache")
-}
-
-/// Copy `from` to `to`, skipping build output.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" {
-            continue;
-        }
-        let src = entry.path();
-        let dst = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
 }
 
 /// A lab home with the real lab and kernel tree but the test rubric.
@@ -2250,4 +2229,191 @@ fn failed_reruns_what_failed_in_the_copys_last_grading() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&status.stdout), "");
     assert!(copy.join(".xvlab/last.json").is_file());
+}
+
+/// A JUnit suite as [`junit_suites`] reads it.
+type Suite = (String, [u64; 4], Option<(String, String, String)>);
+
+/// Per suite of a JUnit file, as `junitparser` (a JUnit consumer from
+/// PyPI; scripts/setup.sh installs it) reads it: the name and the counts
+/// of tests, failures, errors and skipped; and the first case's result
+/// (kind, type and message), `None` if it passed.
+fn junit_suites(path: &Path) -> Vec<Suite> {
+    const READER: &str = r#"
+import json, sys
+from junitparser import JUnitXml
+out = []
+for suite in JUnitXml.fromfile(sys.argv[1]):
+    first = [[type(r).__name__, r.type, r.message] for case in suite for r in case.result][:1]
+    out.append([suite.name, [suite.tests, suite.failures, suite.errors, suite.skipped],
+                first[0] if first else None])
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", READER])
+        .arg(path)
+        .output()
+        .expect("python3 runs (scripts/setup.sh installs junitparser)");
+    assert!(
+        out.status.success(),
+        "junitparser failed (scripts/setup.sh installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The links of an HTML page, in order.
+fn links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+/// What a CI reporter and a person opening the index see of a run of
+/// [`class`] (`ids`: the students it had): a suite per student with the
+/// right counts, and a link per student to a page that exists.
+fn assert_junit_and_index(out: &Path, ids: &[&str]) {
+    let suites = junit_suites(&out.join("junit.xml"));
+    let counts: Vec<_> = suites
+        .iter()
+        .map(|(id, counts, first)| {
+            let kind = first.as_ref().map(|(kind, ty, _)| format!("{kind} {ty}"));
+            (id.as_str(), *counts, kind)
+        })
+        .collect();
+    let expected: Vec<_> = ids
+        .iter()
+        .map(|&id| match id {
+            "carol" => (id, [2, 2, 0, 0], Some("Failure refused".to_string())),
+            "dave" => (id, [2, 2, 0, 0], Some("Failure not_built".to_string())),
+            _ => (id, [2, 0, 0, 0], None),
+        })
+        .collect();
+    assert_eq!(counts, expected);
+    // The refused and the unbuilt fail with their reason.
+    let message = |id: &str| {
+        let suite = suites.iter().find(|s| s.0 == id).unwrap();
+        suite.2.as_ref().unwrap().2.clone()
+    };
+    assert!(
+        message("carol").contains("(carol.patch) changes `user/"),
+        "{}",
+        message("carol")
+    );
+    assert!(
+        message("dave").contains("did not build"),
+        "{}",
+        message("dave")
+    );
+    let index = read(&out.join("index.html"));
+    let pages = links(&index);
+    let want: Vec<String> = ids
+        .iter()
+        .map(|id| format!("students/{id}/report.html"))
+        .collect();
+    assert_eq!(pages, want, "{index}");
+    for page in &pages {
+        let html = read(&out.join(page));
+        assert!(html.starts_with("<!DOCTYPE html>"), "{page}");
+    }
+    assert!(read(&out.join("students/alice/report.html")).contains("10/10"));
+}
+
+#[test]
+fn a_class_gets_a_junit_file_and_an_html_index_also_when_resumed_and_only_of_its_roster() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let (class, _) = class(dir.path());
+    let out = dir.path().join("out");
+    let args = [class.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let (o, _) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all = ["alice", "bob", "carol", "dave", "erin"];
+    assert_junit_and_index(&out, &all);
+    let xml = read(&out.join("junit.xml"));
+
+    // Resumed from kept results only: the same complete files.
+    std::fs::remove_file(out.join("junit.xml")).unwrap();
+    std::fs::remove_file(out.join("index.html")).unwrap();
+    let (o, left) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("0 of 5 graded now"), "{}", stdout(&o));
+    assert!(left.groups().is_empty(), "a rerun boots no VM");
+    assert_junit_and_index(&out, &all);
+    assert_eq!(read(&out.join("junit.xml")), xml);
+
+    // Bob left the class: his folder goes, and no file lists him.
+    std::fs::remove_file(class.join("bob.mbox")).unwrap();
+    let (o, _) = grade_all(&home, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("(not in this run's roster): bob\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!out.join("students/bob").exists());
+    let left: Vec<_> = std::fs::read_dir(out.join("students"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(left, ["alice", "carol", "dave", "erin"]);
+    assert_junit_and_index(&out, &["alice", "carol", "dave", "erin"]);
+    let book = read(&out.join("gradebook.csv"));
+    assert!(!book.contains("\nbob,"), "{book}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    assert_eq!(summary["submissions"], 4);
+}
+
+#[test]
+fn a_grader_fault_is_retried_exactly_once_and_the_summary_says_so() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("class");
+    std::fs::create_dir_all(&class).unwrap();
+    std::fs::copy(solution(), class.join("alice.patch")).unwrap();
+    let out = dir.path().join("out");
+    // One test, so one VM an attempt: the VMs started count the attempts.
+    let args = [
+        "grade-all",
+        "lazy",
+        class.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--test",
+        "echo",
+        "--force",
+    ];
+    // The first VM dies as the OOM killer kills: the retry grades it.
+    let (o, left) = Run::new(&home, "killed-first 1").args(&args).output();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "retried once after a grader fault (1):\n  alice: QEMU was killed (SIGKILL, out of memory?); the retry graded it\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(left.groups().len(), 2, "one attempt and one retry");
+    assert!(read(&out.join("gradebook.csv")).contains("\nalice,,,,5,5,graded,"));
+
+    // Every VM dies: retried once, not again, and listed as a fault.
+    let (o, left) = Run::new(&home, "killed-first 100").args(&args).output();
+    assert_eq!(o.status.code(), Some(116), "{}\n{}", stdout(&o), stderr(&o));
+    let summary = stdout(&o);
+    assert!(
+        summary.contains(
+            "retried once after a grader fault (1):\n  alice: QEMU was killed (SIGKILL, out of memory?); failed again\n"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("grader faults (not graded; rerun to grade them again):\n  alice: QEMU"),
+        "{summary}"
+    );
+    assert_eq!(left.groups().len(), 2, "one attempt and one retry");
+    left.assert_no_vm_left();
 }

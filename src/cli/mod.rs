@@ -236,8 +236,8 @@ pub struct GradeAllArgs {
     /// line).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
-    /// The output folder: gradebook.csv, summary.json, students/ID/, and
-    /// the kept results a rerun resumes from.
+    /// The output folder: gradebook.csv, summary.json, junit.xml,
+    /// index.html, students/ID/, and the kept results a rerun resumes from.
     #[arg(long, short, value_name = "DIR")]
     pub output: PathBuf,
     /// VMs to run at once over the whole class (default: the number of
@@ -1278,6 +1278,14 @@ async fn grade_all_cmd(assets: &Assets, args: GradeAllArgs) -> Result<u8, Failur
         .await
         .map_err(class_failure)?;
     print!("{}", batch.gradebook.human());
+    print!("{}", batch.retried_text());
+    if !batch.removed.is_empty() {
+        println!(
+            "\nremoved from {} (not in this run's roster): {}",
+            args.output.join("students").display(),
+            batch.removed.join(", ")
+        );
+    }
     println!(
         "\n{} of {} graded now, the others kept from earlier runs; gradebook: {}",
         batch.graded_now,

@@ -138,7 +138,7 @@ pub struct Rubric {
 
 /// The `[gradescope]` table: report-level fields of `results.json`; each
 /// `None` is left out, so Gradescope's default applies.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GradescopeSettings {
     /// How Gradescope formats the `output` texts.
     pub output_format: Option<OutputFormat>,
@@ -147,7 +147,7 @@ pub struct GradescopeSettings {
 }
 
 /// Gradescope's visibility of a test (or of the autograder's output).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Visibility {
     /// Always shown.
     Visible,
@@ -160,7 +160,7 @@ pub enum Visibility {
 }
 
 /// How Gradescope formats the `output` texts of `results.json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OutputFormat {
     Text,
     Html,

@@ -16,6 +16,9 @@
 //! ([`Report::exit_code`]) are derived from the tests and the build, so
 //! they cannot disagree with them. Renderers are pure
 //! functions of a report, which keeps them deterministic for snapshot tests.
+//! The model (and the types it holds from `check`, `run`, `submission` and
+//! the rubric) is serde's both ways, so a batch keeps each report whole and
+//! renders a resumed run's class files from it (`grade::class`).
 
 pub mod diff;
 pub mod gradescope;
@@ -42,7 +45,7 @@ pub const GRADER_FAULT: &str = "not graded: the grading machine failed";
 pub const BUILD_ERROR_LINES: usize = 40;
 
 /// Everything known about one graded submission.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Short name of the lab (`lazy`).
     pub lab: String,
@@ -71,7 +74,7 @@ pub struct Report {
 }
 
 /// Whether the build ran in the build sandbox ([`crate::build::sandbox`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Confinement {
     pub sandboxed: bool,
     /// How (`bubblewrap`), or why not (`bubblewrap missing`, `--sandbox
@@ -80,7 +83,7 @@ pub struct Confinement {
 }
 
 /// How building the submission went.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Build {
     Ok {
         duration: Duration,
@@ -107,7 +110,7 @@ pub enum Build {
 }
 
 /// How one VM went.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionSummary {
     /// The VM's name (`usertests/sbrkarg`).
     pub name: String,

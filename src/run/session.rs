@@ -56,7 +56,7 @@ pub struct SessionSpec {
 }
 
 /// How a session ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SessionEnd {
     /// Every command ran and the shell prompted again (or `done` matched).
     Completed,
@@ -77,7 +77,7 @@ pub enum SessionEnd {
 }
 
 /// What a session was waiting for when it timed out.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Waiting {
     /// The shell's first prompt: the kernel did not boot to a shell.
     FirstPrompt,

@@ -103,7 +103,7 @@ impl fmt::Display for Finding {
 }
 
 /// Where in a submission's source a review flag points.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// Relative to the kernel tree, `/`-separated.
     pub file: String,
@@ -114,7 +114,7 @@ pub struct Location {
 /// Something an instructor should look at before trusting a result; not a
 /// refusal and not scored. Found in the source by [`review`], or at run
 /// time by other checks (then usually without a location).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ReviewFlag {
     pub location: Option<Location>,
     /// A sentence fragment: `the string "test sbrkarg: OK" spells the

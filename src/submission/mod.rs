@@ -214,7 +214,7 @@ impl SubmissionError {
 }
 
 /// The step of preparation that refused a submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Stage {
     /// Reading the hand-in, checking the paths it touches and applying it
     /// to the starter tree.
@@ -245,7 +245,7 @@ impl Stage {
 
 /// A submission refused before it was built, as reports hold it: nothing
 /// was built or run, and every test fails with the reason.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
     pub stage: Stage,
     /// Why, in a message that says what to do (several lines for the

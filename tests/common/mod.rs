@@ -1,12 +1,33 @@
-//! What the integration tests that boot the real QEMU share: where the
-//! repository is, and whether QEMU is here (with `XVLAB_REQUIRE_QEMU` set,
-//! as CI sets it, a missing QEMU fails the test instead of skipping it).
+//! What the integration tests share: where the repository is, a copy of
+//! a tree of it (a lab home), and whether QEMU is here (with
+//! `XVLAB_REQUIRE_QEMU` set, as CI sets it, a missing QEMU fails the test
+//! instead of skipping it).
 
-use std::path::PathBuf;
+// Each test crate includes this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copy `from` to `to`, skipping build output (`target/`).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let dst = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dst);
+        } else {
+            std::fs::copy(entry.path(), &dst).unwrap();
+        }
+    }
 }
 
 pub fn qemu_available() -> bool {

@@ -9,20 +9,39 @@
 //! hand-ins — grades only what is new or changed, and `--force` grades
 //! all again. A submission that is refused, does not build or hangs is a
 //! result like any other; a grader fault is retried once, then recorded
-//! as `grader_fault` (never kept: the next run grades it again).
+//! as `grader_fault` (never kept: the next run grades it again). Who was
+//! retried, and how the retry went, is in [`Batch::retried`] (the end
+//! summary lists them).
 //!
 //! The output folder:
 //!
 //! ```text
 //! OUT/gradebook.csv            one row per student (see gradebook)
 //! OUT/summary.json             the same rows and the class's statistics
+//! OUT/junit.xml                JUnit XML, one testsuite per student (named by id)
+//! OUT/index.html               a row per student, linking their report.html
 //! OUT/students/ID/report.json  the native JSON report (`grade --format json`)
 //! OUT/students/ID/results.json Gradescope's results.json
+//! OUT/students/ID/report.html  the HTML report (`grade --format html`, but
+//!                              without the diffs against the reference
+//!                              solution, which would need its VMs: the page
+//!                              says so)
 //! OUT/students/ID/grading/     with --transcripts: what `grade --keep` keeps
 //! OUT/kept/KEY.json            the kept results
 //! ```
 //!
-//! A further per-class file is one more `write` in [`write_class_files`].
+//! A kept result holds the whole [`Report`] (the report model is serde's),
+//! so a resumed run writes `junit.xml` and `index.html` of every student,
+//! graded now or kept. `OUT/students/` holds exactly this run's students
+//! (this shard's, with `--partition`): the folder of a student no longer in
+//! the roster is removed when the run starts ([`Batch::removed`]), as the
+//! gradebook, summary, JUnit file and index list only this run's students.
+//! `merge` writes `gradebook.csv` and `summary.json` of the merged shards
+//! and copies their students' folders; its `junit.xml` and `index.html`
+//! are not written (they need the reports, which merge does not read).
+//!
+//! A further per-class file of the rows is one more `write` in
+//! [`write_class_files`]; one of the reports, in [`write_report_files`].
 
 pub mod gradebook;
 pub mod roster;
@@ -39,6 +58,8 @@ use crate::grade::{self, GradeError, Options};
 use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
 use crate::lab::rubric::Rubric;
+use crate::report::html::{self, Consoles, IndexRow, Page, Reference};
+use crate::report::junit::{self, JunitError};
 use crate::report::{Report, gradescope, json};
 use crate::run::plan::{Plan, PlanError, TestFilter, Token};
 use crate::shared::exit;
@@ -73,6 +94,8 @@ pub enum ClassError {
     Mismatch { path: PathBuf },
     #[error("merge the shards: the student `{id}` is in two of them (`{}`)", path.display())]
     Duplicate { id: String, path: PathBuf },
+    #[error(transparent)]
+    Junit(#[from] JunitError),
 }
 
 impl ClassError {
@@ -85,6 +108,7 @@ impl ClassError {
             ClassError::Plan(e) => e.exit_code(),
             ClassError::Material { .. } => exit::BAD_LAB,
             ClassError::Write { .. } | ClassError::Shard { .. } => exit::FAILURE,
+            ClassError::Junit(e) => e.exit_code(),
         }
     }
 }
@@ -117,11 +141,22 @@ pub struct Class<'a> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Graded {
     pub marks: Marks,
-    /// `report.json`, as written.
-    pub report: String,
-    /// `results.json`, as written.
-    pub gradescope: String,
+    /// The whole report: the student's files and the class's JUnit file
+    /// and index are rendered from it, also when it is kept.
+    pub report: Report,
+    /// `report.html`, as written: it shows the grading's consoles, which
+    /// are not kept.
+    pub page: String,
+    /// In this run, the first attempt hit a grader fault (what failed) and
+    /// this is the retry's result. Not kept: a kept result was not retried
+    /// by the run that reuses it.
+    #[serde(skip)]
+    pub retried: Option<String>,
 }
+
+/// Why a batch's HTML pages have no diffs against the reference solution.
+const NO_REFERENCE: &str = "`grade-all` leaves them out (they would need the reference solution's VMs); \
+     `xvlab grade --format html` on this submission shows them";
 
 impl Keepable for Graded {
     /// A grader fault is not the submission's result: graded again next
@@ -138,6 +173,13 @@ pub struct Batch {
     pub total: usize,
     /// Graded now (not kept from an earlier run).
     pub graded_now: usize,
+    /// Students whose first attempt hit a grader fault and were graded
+    /// again (once): id, what failed the first time, and the retry's
+    /// status (`grader_fault` if it failed again). Sorted by id.
+    pub retried: Vec<(String, String, String)>,
+    /// Folders of `students/` removed because their students are not in
+    /// this run's roster. Sorted.
+    pub removed: Vec<String>,
     pub interrupted: bool,
 }
 
@@ -157,6 +199,27 @@ impl Batch {
         } else {
             exit::OK
         }
+    }
+
+    /// For the end summary: the students retried after a grader fault,
+    /// one line each, and how the retry went; empty if none was.
+    pub fn retried_text(&self) -> String {
+        if self.retried.is_empty() {
+            return String::new();
+        }
+        let mut s = format!(
+            "\nretried once after a grader fault ({}):\n",
+            self.retried.len()
+        );
+        for (id, fault, status) in &self.retried {
+            let then = if status == "grader_fault" {
+                "failed again"
+            } else {
+                "the retry graded it"
+            };
+            s.push_str(&format!("  {id}: {fault}; {then}\n"));
+        }
+        s
     }
 }
 
@@ -183,6 +246,76 @@ fn student_dir(output: &Path, id: &str) -> PathBuf {
 pub fn write_class_files(output: &Path, book: &Gradebook) -> Result<(), ClassError> {
     write(&output.join("gradebook.csv"), &book.csv())?;
     write(&output.join("summary.json"), &book.summary_json())
+}
+
+/// The files of the whole class rendered from its reports (by student id):
+/// `junit.xml`, a suite per student named by id, and `index.html`, a row
+/// per student linking their `report.html`; both sorted by id.
+pub fn write_report_files(
+    output: &Path,
+    lab: &str,
+    mut reports: Vec<(String, Report)>,
+) -> Result<(), ClassError> {
+    reports.sort_by(|a, b| a.0.cmp(&b.0));
+    let xml = junit::render_many(lab, reports.iter().map(|(id, r)| (id.as_str(), r)))?;
+    write(&output.join("junit.xml"), &xml)?;
+    let pages: Vec<String> = reports
+        .iter()
+        .map(|(id, _)| format!("students/{}/report.html", url_segment(id)))
+        .collect();
+    let rows: Vec<IndexRow<'_>> = reports
+        .iter()
+        .zip(&pages)
+        .map(|((id, report), page)| IndexRow { id, report, page })
+        .collect();
+    let title = format!("{lab}: {} submission(s)", rows.len());
+    write(
+        &output.join("index.html"),
+        &html::render_index(&title, &rows),
+    )
+}
+
+/// `id` as one segment of a relative URL: an id is a file or folder name,
+/// and may hold a space, `#` or `?`, which would end or change the link.
+fn url_segment(id: &str) -> String {
+    let mut s = String::new();
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// Remove what `students/` holds beside the folders of `ids` (students no
+/// longer in the roster, or not of this shard), so the output describes
+/// exactly this class. Returns the names removed, sorted.
+fn remove_stale(output: &Path, ids: &[&str]) -> Result<Vec<String>, ClassError> {
+    let dir = output.join("students");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let err = |path: PathBuf| move |source| ClassError::Write { path, source };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(err(dir.clone()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ids.contains(&name.as_str()) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().map_err(err(path.clone()))?.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        }
+        .map_err(err(path))?;
+        removed.push(name);
+    }
+    removed.sort();
+    Ok(removed)
 }
 
 /// The lab material's version, as `summary.json` records it.
@@ -215,6 +348,8 @@ pub async fn run(
         .into_iter()
         .filter(|s| options.partition.is_none_or(|p| p.contains(&s.id)))
         .collect();
+    let ids: Vec<&str> = students.iter().map(|s| s.id.as_str()).collect();
+    let removed = remove_stale(&options.output, &ids)?;
     let store = Store::new(options.output.join("kept"));
     let total = students.len();
     progress.counting(total, "submission(s)");
@@ -228,6 +363,8 @@ pub async fn run(
         .collect();
     let pool = options.many.pool(&store, progress, cancel);
     let mut rows = Vec::new();
+    let mut reports = Vec::new();
+    let mut retried = Vec::new();
     let mut failures = 0usize;
     let mut graded_now = 0usize;
     let mut write_error = None;
@@ -239,8 +376,14 @@ pub async fn run(
                 let student = finished.item.item;
                 let graded = finished.kept.value;
                 let dir = student_dir(&options.output, &student.id);
-                if let Err(e) = write(&dir.join("report.json"), &graded.report)
-                    .and_then(|()| write(&dir.join("results.json"), &graded.gradescope))
+                if let Err(e) = write(&dir.join("report.json"), &json::render(&graded.report))
+                    .and_then(|()| {
+                        write(
+                            &dir.join("results.json"),
+                            &gradescope::render(&graded.report),
+                        )
+                    })
+                    .and_then(|()| write(&dir.join("report.html"), &graded.page))
                 {
                     write_error.get_or_insert(e);
                 }
@@ -248,6 +391,10 @@ pub async fn run(
                     graded_now += 1;
                 }
                 let m = graded.marks;
+                if let Some(fault) = graded.retried {
+                    retried.push((student.id.clone(), fault, m.status.clone()));
+                }
+                reports.push((student.id.clone(), graded.report));
                 if m.status != "graded" || m.score < m.max_score {
                     failures += 1;
                 }
@@ -277,16 +424,21 @@ pub async fn run(
     }
     let gradebook = Gradebook::new(&class.lab.name, &material_version(&base), rows);
     write_class_files(&options.output, &gradebook)?;
+    write_report_files(&options.output, &class.lab.name, reports)?;
+    retried.sort();
     Ok(Batch {
         gradebook,
         total,
         graded_now,
+        retried,
+        removed,
         interrupted: cancel.is_cancelled(),
     })
 }
 
-/// Grade one student: a grader fault is retried once, then is the
-/// student's `grader_fault` result. `None` if Ctrl-C stopped it.
+/// Grade one student: a grader fault is retried once (the result says
+/// so: [`Graded::retried`]), then is the student's `grader_fault` result.
+/// `None` if Ctrl-C stopped it.
 async fn grade_student(
     class: &Class<'_>,
     filter: &TestFilter,
@@ -305,6 +457,7 @@ async fn grade_student(
         fail_fast: false,
         ..options.many.grading.clone()
     };
+    let mut first_fault = None;
     let mut last_fault = String::new();
     let mut plan = Plan::new(class.rubric, Token::random()?, filter)?;
     for _attempt in 0..2 {
@@ -329,7 +482,10 @@ async fn grade_student(
         .await;
         match graded {
             Ok(graded) if graded.report.interrupted => return Ok(None),
-            Ok(graded) => return Ok(Some(rendered(&graded.report))),
+            Ok(graded) => {
+                let consoles = grade::consoles(&plan, &graded.outcomes, &graded.report);
+                return Ok(Some(kept(graded.report, &consoles, first_fault)));
+            }
             Err(GradeError::Interrupted) => return Ok(None),
             Err(e) => {
                 if cancel.is_cancelled() {
@@ -339,6 +495,7 @@ async fn grade_student(
                     Some(reason) => reason,
                     None => format!("failed to {}", exit::chain(&e)),
                 };
+                first_fault.get_or_insert_with(|| last_fault.clone());
             }
         }
     }
@@ -349,14 +506,23 @@ async fn grade_student(
         &last_fault,
         started.elapsed(),
     );
-    Ok(Some(rendered(&report)))
+    Ok(Some(kept(report, &Consoles::default(), first_fault)))
 }
 
-fn rendered(report: &Report) -> Graded {
+/// What is kept of a grading: its report, and its HTML page (rendered now,
+/// with the consoles).
+fn kept(report: Report, consoles: &Consoles, retried: Option<String>) -> Graded {
+    let reference = Reference::Unavailable(NO_REFERENCE.to_string());
+    let page = html::render(&Page {
+        report: &report,
+        consoles,
+        reference: Some(&reference),
+    });
     Graded {
-        marks: Marks::of(report),
-        report: json::render(report),
-        gradescope: gradescope::render(report),
+        marks: Marks::of(&report),
+        report,
+        page,
+        retried,
     }
 }
 
@@ -426,4 +592,18 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), ClassError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An id from a file name with a space, `#` or `?` still links to its
+    /// own folder from the index page.
+    #[test]
+    fn an_index_link_names_the_students_folder_whatever_its_id_holds() {
+        assert_eq!(url_segment("alice"), "alice");
+        assert_eq!(url_segment("ann lee#2?x"), "ann%20lee%232%3Fx");
+        assert_eq!(url_segment("zoë"), "zo%C3%AB");
+    }
 }
