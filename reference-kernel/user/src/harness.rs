@@ -441,7 +441,9 @@ pub fn countfree() -> Option<FreePages> {
 
 /// What [`countfree`] says before its first count. Lines starting
 /// `note: ` are the runner's commentary, never a test's reason.
-pub const COUNT_NOTE: &str = "note: counting free pages uses up all memory: the kernel may kill a counting process (a usertrap() line), as expected";
+/// It fits an 80-column console.
+pub const COUNT_NOTE: &str =
+    "note: counting free pages uses up memory; usertrap() kills are expected";
 
 static COUNT_NOTED: AtomicBool = AtomicBool::new(false);
 
