@@ -780,69 +780,8 @@ pub(crate) mod tests {
 
     pub(crate) const TOKEN: &str = "c0ffee00";
 
-    /// A rubric covering one plain session and one with cases.
-    pub(crate) const RUBRIC: &str = r#"
-lab = "lazy"
-title = "Lazy page allocation"
-total = 29
-
-[[session]]
-name = "boot"
-commands = ["echo hi {token}"]
-timeout = "20s"
-
-[[session]]
-name = "lazytests"
-commands = ["lazytests -k {token}"]
-done = '^(ALL TESTS PASSED|SOME TESTS FAILED) \[{token}\]$'
-
-[[session]]
-name = "usertests"
-cases = ["sbrkarg", "stacktest"]
-commands = ["usertests -k {token} {case}"]
-case_timeouts = { stacktest = "90s" }
-
-[[test]]
-name = "echo hi"
-session = "boot"
-points = 5
-match = ['^hi {token}$']
-
-[[test]]
-name = "lazy: map"
-session = "lazytests"
-points = 5
-match = ['^test lazy alloc: OK \[{token}\]$']
-
-[[test]]
-name = "lazy: unmap"
-session = "lazytests"
-points = 5
-match = ['^test lazy unmap: OK \[{token}\]$']
-
-[[test]]
-name = "usertests: sbrkarg"
-session = "usertests"
-case = "sbrkarg"
-points = 4
-match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
-no_match = ['^FAILED -- lost some free pages']
-
-[[test]]
-name = "usertests: stacktest"
-session = "usertests"
-case = "stacktest"
-points = 4
-match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
-no_match = ['^FAILED -- lost some free pages']
-
-[[test]]
-name = "usertests: all tests"
-session = "usertests"
-all_cases = true
-points = 6
-match = ['^test {case}: OK \[{token}\]$', '^ALL TESTS PASSED \[{token}\]$']
-"#;
+    /// The unit tests' rubric (see the file).
+    pub(crate) const RUBRIC: &str = include_str!("../tests/fixtures/unit.rubric.toml");
 
     pub(crate) fn plan() -> Plan {
         let rubric = Rubric::parse(RUBRIC, "rubric.toml").unwrap();

@@ -777,36 +777,7 @@ const PRINTS_VERDICT: &str = "\
 /// A rubric whose test looks for `test sbrkarg: OK`, as the lazy lab's
 /// does (the fake QEMU's shell prints it when told to): the review's
 /// vocabulary comes from the rubric.
-const VERDICT_RUBRIC: &str = r#"
-lab = "lazy"
-title = "Lazy page allocation (test rubric)"
-total = 10
-
-[defaults]
-timeout = "10s"
-
-[[session]]
-name = "boot"
-commands = ["echo hi {token}"]
-
-[[session]]
-name = "usertests"
-cases = ["sbrkarg"]
-commands = ["echo test {case}: OK {token}"]
-
-[[test]]
-name = "echo hi"
-session = "boot"
-points = 5
-match = ['^hi {token}$']
-
-[[test]]
-name = "usertests: sbrkarg"
-session = "usertests"
-case = "sbrkarg"
-points = 5
-match = ['^test {case}: OK {token}$']
-"#;
+const VERDICT_RUBRIC: &str = include_str!("fixtures/verdict.rubric.toml");
 
 #[test]
 fn a_kernel_that_prints_a_verdict_is_flagged_for_review_in_every_format() {
@@ -1106,46 +1077,7 @@ fn a_refused_patch_is_a_result_with_its_stage_in_every_format_and_its_kinds_exit
 
 /// A rubric in which every kernel fails the test `fails` at once, while
 /// the VM of `slow` hangs far longer than a test may take.
-const FAIL_FAST_RUBRIC: &str = r#"
-lab = "lazy"
-title = "Lazy page allocation (fail-fast rubric)"
-total = 15
-
-[defaults]
-timeout = "60s"
-cpus = 1
-output_cap = 65536
-
-[[session]]
-name = "boot"
-commands = ["echo hi {token}"]
-
-[[session]]
-name = "fails"
-commands = ["nosuchprogram"]
-
-[[session]]
-name = "slow"
-commands = ["hang"]
-
-[[test]]
-name = "echo hi"
-session = "boot"
-points = 5
-match = ['^hi {token}$']
-
-[[test]]
-name = "fails"
-session = "fails"
-points = 5
-match = ['^never printed$']
-
-[[test]]
-name = "slow"
-session = "slow"
-points = 5
-match = ['^never printed either$']
-"#;
+const FAIL_FAST_RUBRIC: &str = include_str!("fixtures/fail-fast.rubric.toml");
 
 #[test]
 fn mutants_are_killed_by_the_first_failed_test_without_waiting_for_the_others_and_kept() {

@@ -629,67 +629,33 @@ mod tests {
 
     use super::*;
 
-    const RUBRIC: &str = r#"
-lab = "lazy"
-title = "Lazy page allocation"
-total = 21
-
-[[session]]
-name = "boot"
-commands = ["echo hi {token}"]
-timeout = "20s"
-
-[[session]]
-name = "lazytests"
-commands = ["lazytests -k {token}"]
-done = '^(ALL TESTS PASSED|SOME TESTS FAILED) \[{token}\]$'
-
-[[session]]
-name = "usertests"
-cases = ["sbrkarg", "stacktest", "a.b"]
-commands = ["usertests -k {token} {case}"]
-done = '^test {case}: (OK|FAILED) \[{token}\]$'
-case_timeouts = { stacktest = "90s" }
-cpus = 3
-output_cap = 4096
-
-[[test]]
-name = "echo hi"
-session = "boot"
-points = 1
-match = ['^hi {token}$']
-
-[[test]]
-name = "lazy: map"
-session = "lazytests"
-points = 10
-match = ['^test lazy alloc: OK \[{token}\]$']
-
-[[test]]
-name = "usertests: sbrkarg"
-session = "usertests"
-case = "sbrkarg"
-points = 4
-match = ['^test {case}: OK \[{token}\]$']
-no_match = ['^FAILED -- lost some free pages']
-
-[[test]]
-name = "usertests: stacktest"
-session = "usertests"
-case = "stacktest"
-points = 4
-match = ['^test {case}: OK \[{token}\]$']
-
-[[test]]
-name = "usertests: all tests"
-session = "usertests"
-all_cases = true
-points = 2
-match = ['^test {case}: OK \[{token}\]$']
-"#;
+    /// The unit tests' rubric (`check`'s), with what plan alone cares
+    /// about: a case whose name needs escaping in a regex, a per-case
+    /// `done`, and session settings other than the defaults.
+    fn rubric_text() -> String {
+        let text = crate::check::tests::RUBRIC
+            .replacen(
+                r#"cases = ["sbrkarg", "stacktest"]"#,
+                r#"cases = ["sbrkarg", "stacktest", "a.b"]"#,
+                1,
+            )
+            .replacen(
+                r#"case_timeouts = { stacktest = "90s" }"#,
+                "case_timeouts = { stacktest = \"90s\" }\n\
+                 done = '^test {case}: (OK|FAILED) \\[{token}\\]$'\n\
+                 cpus = 3\n\
+                 output_cap = 4096",
+                1,
+            );
+        assert!(
+            text.contains("a.b") && text.contains("cpus = 3"),
+            "the fixture changed"
+        );
+        text
+    }
 
     fn rubric() -> Rubric {
-        Rubric::parse(RUBRIC, "rubric.toml").unwrap()
+        Rubric::parse(&rubric_text(), "rubric.toml").unwrap()
     }
 
     fn token() -> Token {
@@ -739,7 +705,7 @@ match = ['^test {case}: OK \[{token}\]$']
                 "usertests/a.b"
             ]
         );
-        assert_eq!(p.max_score(), 21);
+        assert_eq!(p.max_score(), 29);
         assert_eq!(p.token().as_str(), "00ff00ff");
     }
 
@@ -793,7 +759,7 @@ match = ['^test {case}: OK \[{token}\]$']
         assert!(!ab.regex.is_match("test axb: OK [00ff00ff]"));
         assert_eq!(ab.display, r"^test a\.b: OK \[…\]$");
 
-        let sbrkarg = &p.tests()[2];
+        let sbrkarg = &p.tests()[3];
         assert!(!sbrkarg.all_cases);
         assert_eq!(sbrkarg.checks.len(), 1);
         assert_eq!(sbrkarg.checks[0].case.as_deref(), Some("sbrkarg"));
@@ -808,7 +774,7 @@ match = ['^test {case}: OK \[{token}\]$']
         assert_eq!(p.max_score(), 4);
 
         let p = plan(&["echo", "lazy:"]).unwrap();
-        assert_eq!(test_names(&p), ["echo hi", "lazy: map"]);
+        assert_eq!(test_names(&p), ["echo hi", "lazy: map", "lazy: unmap"]);
         assert_eq!(vm_names(&p), ["boot", "lazytests"]);
     }
 
@@ -857,9 +823,9 @@ match = ['^test {case}: OK \[{token}\]$']
     }
 
     fn sealed_plan() -> Plan {
-        let text = RUBRIC.replacen(
-            "total = 21\n",
-            "total = 21\nsealed_programs = [\"usertests\"]\n",
+        let text = rubric_text().replacen(
+            "total = 29\n",
+            "total = 29\nsealed_programs = [\"usertests\"]\n",
             1,
         );
         let rubric = Rubric::parse(&text, "rubric.toml").unwrap();
