@@ -727,6 +727,14 @@ pub fn describe_end(end: &SessionEnd, token: &str) -> Option<String> {
             timeout_text(*after),
             hide_token(command, token)
         ),
+        SessionEnd::TimedOut {
+            waiting_for: Waiting::Start { command, .. },
+            after,
+        } => format!(
+            "`{}` printed nothing for {} after it was typed: the program did not start",
+            hide_token(command, token),
+            timeout_text(*after)
+        ),
         SessionEnd::OutputCapped { limit } => {
             format!("console output exceeded {}", bytes_text(*limit))
         }

@@ -242,6 +242,34 @@ fn a_vm_slower_than_its_scaled_deadline_passes_on_its_retry() {
 }
 
 #[test]
+fn a_command_that_never_starts_is_stopped_at_the_start_deadline() {
+    let rubric = RUBRIC
+        .replace("TIMEOUT", "60s")
+        .replace("[defaults]\n", "[defaults]\nstart_deadline = \"300ms\"\n");
+    let home = Home::with_rubric(&rubric);
+    write_references(&home, "100ms", "100ms");
+    let (out, left) = Run::new(&home, "hang-after-boot")
+        .args(&["grade", "lazy", "--patch", &solution()])
+        .output();
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    let text = stdout(&out);
+    // The probe's start deadline and its retry's (four times as long),
+    // then the other VM's, with no more retries: not the 1.5 s deadlines.
+    assert!(
+        text.contains(
+            "`echo hi …` printed nothing for 1.2s after it was typed: the program did not start"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("`echo work …` printed nothing for 0.3s after it was typed"),
+        "{text}"
+    );
+    assert_eq!(left.groups().len(), 3, "the probe, its retry, the other VM");
+    left.assert_no_vm_left();
+}
+
+#[test]
 fn a_kernel_that_hangs_after_boot_costs_scaled_deadlines_not_the_rubric_timeout() {
     let home = Home::new("60s");
     write_references(&home, "100ms", "100ms");

@@ -76,6 +76,7 @@ async fn reference_kernel_boots_and_runs_commands() {
         timeout: Duration::from_secs(30),
         cpus: 2,
         output_cap: 1 << 20,
+        start_timeout: None,
     };
     let mut observer = Pid0::default();
     let outcome = run_session(&machine, &spec, &CancellationToken::new(), &mut observer)

@@ -47,6 +47,7 @@ fn spec(commands: &[&str], timeout: Duration) -> SessionSpec {
         timeout,
         cpus: 1,
         output_cap: 1 << 20,
+        start_timeout: None,
     }
 }
 

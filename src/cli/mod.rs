@@ -1047,6 +1047,7 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
         timeout: args.timeout,
         cpus: args.cpus,
         output_cap: crate::lab::rubric::DEFAULT_OUTPUT_CAP,
+        start_timeout: None,
     };
     let outcome = run_session(&machine, &spec, &cancel, &mut ())
         .await

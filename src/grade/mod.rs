@@ -65,7 +65,7 @@ use crate::report::{Confinement, Report, json};
 use crate::run::plan::{Plan, PlanError, Sealing};
 use crate::run::qemu::{Machine, QemuError};
 use crate::run::session::{
-    SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, run_session,
+    SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, Waiting, run_session,
 };
 use crate::run::transcript::LineKind;
 use crate::shared::exit;
@@ -608,20 +608,29 @@ impl Deadlines {
         let deadline = self
             .scaling
             .deadline(self.references.get(&spec.name), speed, cap);
-        let with = |timeout| SessionSpec {
+        let with = |timeout, retried| SessionSpec {
             timeout,
+            start_timeout: self.scaling.start_deadline(speed, retried),
             ..spec.clone()
         };
-        let first = session.run(&with(deadline)).await?;
+        let first = session.run(&with(deadline, false)).await?;
         let timed_out = |o: &SessionOutcome| matches!(o.end, SessionEnd::TimedOut { .. });
+        // A start deadline grows on a retry even when the deadline is the cap.
+        let start_missed = matches!(
+            first.end,
+            SessionEnd::TimedOut {
+                waiting_for: Waiting::Start { .. },
+                ..
+            }
+        );
         if !timed_out(&first)
-            || deadline >= cap
+            || (deadline >= cap && !start_missed)
             || self.failed_retries.load(Ordering::SeqCst) >= deadline::RETRY_BUDGET
         {
             return Ok(first);
         }
         let retry = session
-            .run(&with(deadline::retry_deadline(deadline, cap)))
+            .run(&with(deadline::retry_deadline(deadline, cap), true))
             .await?;
         if timed_out(&retry) {
             self.failed_retries.fetch_add(1, Ordering::SeqCst);

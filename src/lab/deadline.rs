@@ -119,6 +119,11 @@ pub struct Scaling {
     pub margin_percent: u32,
     /// ... but never less than this.
     pub floor: Duration,
+    /// How long a typed command may print nothing once echoed (the
+    /// rubric's `start_deadline`), times the speed factor: a kernel whose
+    /// `exec` hangs loses each VM after this, not after its deadline.
+    /// `None`: no such limit.
+    pub start: Option<Duration>,
 }
 
 /// Default margin, in hundredths: a VM may take 2.5 times the reference's
@@ -133,6 +138,7 @@ impl Default for Scaling {
         Scaling {
             margin_percent: DEFAULT_MARGIN_PERCENT,
             floor: DEFAULT_FLOOR,
+            start: None,
         }
     }
 }
@@ -149,6 +155,22 @@ impl Scaling {
         let margin = f64::from(self.margin_percent) / 100.0;
         let scaled = reference.mul_f64(margin * speed.max(1.0));
         scaled.max(self.floor).min(cap)
+    }
+
+    /// The start deadline of a VM on a machine `speed` times slower than
+    /// the reference's; a retry gets [`RETRY_FACTOR`] times as long.
+    pub fn start_deadline(&self, speed: f64, retried: bool) -> Option<Duration> {
+        let factor = if retried {
+            f64::from(RETRY_FACTOR)
+        } else {
+            1.0
+        };
+        // Whole milliseconds: the deadline is quoted in reasons.
+        self.start.map(|s| {
+            Duration::from_millis(
+                (s.as_secs_f64() * 1000.0 * speed.max(1.0) * factor).round() as u64
+            )
+        })
     }
 }
 
@@ -178,10 +200,24 @@ mod tests {
     }
 
     #[test]
+    fn start_deadline_scales_with_the_machine_and_the_retry() {
+        let s = Scaling {
+            start: Some(ms(500)),
+            ..Scaling::default()
+        };
+        assert_eq!(s.start_deadline(1.0, false), Some(ms(500)));
+        assert_eq!(s.start_deadline(0.5, false), Some(ms(500)));
+        assert_eq!(s.start_deadline(2.0, false), Some(ms(1000)));
+        assert_eq!(s.start_deadline(2.0, true), Some(ms(4000)));
+        assert_eq!(Scaling::default().start_deadline(2.0, true), None);
+    }
+
+    #[test]
     fn deadline_is_margin_times_reference_with_floor_and_cap() {
         let s = Scaling {
             margin_percent: 250,
             floor: ms(1500),
+            start: None,
         };
         let cap = Duration::from_secs(60);
         assert_eq!(s.deadline(Some(ms(2000)), 1.0, cap), ms(5000));

@@ -16,6 +16,9 @@
 //! deadline_margin = 2.5        # a VM's deadline: this many times the
 //! deadline_floor = "1500ms"    # reference's duration (at least the floor,
 //!                              # at most `timeout`); see `deadline`
+//! start_deadline = "500ms"     # optional: a typed command that prints
+//!                              # nothing this long once echoed (scaled
+//!                              # like deadlines) did not start: the VM stops
 //!
 //! [[session]]                  # one fresh VM
 //! name = "lazytests"
@@ -547,6 +550,8 @@ struct RawDefaults {
     deadline_margin: Option<f64>,
     #[serde(default, with = "humantime_serde")]
     deadline_floor: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    start_deadline: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -744,6 +749,12 @@ fn resolve_defaults(raw: &RawDefaults, problems: &mut Vec<String>) -> Defaults {
             problems.push("defaults: `deadline_floor` must be more than 0s".to_string());
         }
         deadlines.floor = floor;
+    }
+    if let Some(start) = raw.start_deadline {
+        if start.is_zero() {
+            problems.push("defaults: `start_deadline` must be more than 0s".to_string());
+        }
+        deadlines.start = Some(start);
     }
     Defaults {
         timeout: raw.timeout.unwrap_or(DEFAULT_TIMEOUT),
@@ -1258,6 +1269,23 @@ match = ['^ALL TESTS PASSED \[{token}\]$']
         );
         assert_eq!(program_word("  usertests -k x"), Some("usertests"));
         assert_eq!(program_word(" "), None);
+    }
+
+    #[test]
+    fn a_start_deadline_is_read_from_the_defaults_and_must_be_positive() {
+        let with = |v: &str| {
+            SMALL.replace(
+                "[defaults]\n",
+                &format!("[defaults]\nstart_deadline = \"{v}\"\n"),
+            )
+        };
+        let r = parse(&with("500ms")).unwrap();
+        assert_eq!(r.deadlines.start, Some(Duration::from_millis(500)));
+        assert_eq!(parse(SMALL).unwrap().deadlines.start, None);
+        assert_eq!(
+            problems(&with("0s")),
+            ["defaults: `start_deadline` must be more than 0s"]
+        );
     }
 
     #[test]

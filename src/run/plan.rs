@@ -448,6 +448,9 @@ impl Plan {
                         timeout,
                         cpus: s.cpus,
                         output_cap: s.output_cap,
+                        // Set by the grading, which scales it with the
+                        // machine's speed (see `deadline`).
+                        start_timeout: None,
                     },
                     session: s.name.clone(),
                     case: case.map(str::to_string),

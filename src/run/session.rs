@@ -53,6 +53,10 @@ pub struct SessionSpec {
     pub cpus: u32,
     /// Stop once the console has printed this many bytes.
     pub output_cap: usize,
+    /// How long a typed command may print nothing at all once the shell
+    /// has echoed it: a program that does not start (an `exec` that hangs)
+    /// stops the VM then, not at `timeout`. `None`: no such limit.
+    pub start_timeout: Option<Duration>,
 }
 
 /// How a session ended.
@@ -83,6 +87,9 @@ pub enum Waiting {
     FirstPrompt,
     /// The prompt after command `index` (0-based), i.e. for it to finish.
     Command { index: usize, command: String },
+    /// Any output of command `index` after its echo (the spec's
+    /// `start_timeout`): the program never started.
+    Start { index: usize, command: String },
 }
 
 /// The result of running a session.
@@ -215,8 +222,12 @@ async fn drive(
     let mut console_open = true;
     let timeout = tokio::time::sleep_until(deadline);
     let panic_grace = tokio::time::sleep_until(deadline);
-    tokio::pin!(timeout, panic_grace);
+    let start = tokio::time::sleep_until(deadline);
+    tokio::pin!(timeout, panic_grace, start);
     let mut panic_armed = false;
+    let start_timeout = conversation.spec.start_timeout;
+    // Armed from a command's echo until its first output.
+    let mut start_armed = false;
     loop {
         if let Some(end) = conversation.end(false) {
             return Ok(end);
@@ -224,6 +235,14 @@ async fn drive(
         if conversation.panicked() && !panic_armed {
             panic_grace.as_mut().reset(Instant::now() + PANIC_GRACE);
             panic_armed = true;
+        }
+        match (start_timeout, conversation.silent_since_echo()) {
+            (Some(limit), true) if !start_armed => {
+                start.as_mut().reset(Instant::now() + limit);
+                start_armed = true;
+            }
+            (_, false) => start_armed = false,
+            _ => {}
         }
         if let Some(command) = conversation.type_next() {
             input.extend_from_slice(command.as_bytes());
@@ -238,6 +257,12 @@ async fn drive(
                 return Ok(conversation.end(true).unwrap_or_else(|| SessionEnd::TimedOut {
                     waiting_for: conversation.waiting_for(),
                     after: conversation.spec.timeout,
+                }));
+            }
+            () = &mut start, if start_armed => {
+                return Ok(conversation.end(true).unwrap_or_else(|| SessionEnd::TimedOut {
+                    waiting_for: conversation.waiting_to_start(),
+                    after: start_timeout.unwrap_or_default(),
                 }));
             }
             () = &mut panic_grace, if panic_armed => {
@@ -322,6 +347,8 @@ struct Conversation<'s> {
     typed: Vec<String>,
     /// The last typed command has not been echoed yet.
     awaiting_echo: bool,
+    /// The last typed command was echoed and nothing has come after it.
+    silent: bool,
     /// A prompt appeared after the last echo: the shell waits for input.
     prompt_ready: bool,
     panic: Option<PanicSeen>,
@@ -350,6 +377,7 @@ impl<'s> Conversation<'s> {
             head_known: false,
             typed: Vec::new(),
             awaiting_echo: false,
+            silent: false,
             prompt_ready: false,
             panic: None,
             done: false,
@@ -371,6 +399,10 @@ impl<'s> Conversation<'s> {
             let end = scan + offset;
             self.complete_line(end);
             scan = end + 1;
+        }
+        if self.raw.len() > self.line_start {
+            // Part of a line after the echo: the command printed something.
+            self.silent = false;
         }
         if !self.head_known {
             // Only the head of an unfinished line matters, and only its
@@ -394,6 +426,7 @@ impl<'s> Conversation<'s> {
                 .is_some_and(|command| text.ends_with(command.as_str()));
         if echo {
             self.awaiting_echo = false;
+            self.silent = true;
         } else if self
             .spec
             // A sealed program's lines end in ` ~<seal>`, which a `done`
@@ -412,6 +445,9 @@ impl<'s> Conversation<'s> {
             } else {
                 panic.followed = true;
             }
+        }
+        if !echo {
+            self.silent = false;
         }
         self.line_start = end + 1;
         self.head_known = false;
@@ -460,6 +496,19 @@ impl<'s> Conversation<'s> {
 
     fn panicked(&self) -> bool {
         self.panic.is_some()
+    }
+
+    /// Has the last typed command been echoed, with nothing after it yet?
+    fn silent_since_echo(&self) -> bool {
+        self.silent
+    }
+
+    /// What a start timeout waited for: output of the command typed last.
+    fn waiting_to_start(&self) -> Waiting {
+        match self.waiting_for() {
+            Waiting::Command { index, command } => Waiting::Start { index, command },
+            other => other,
+        }
     }
 
     /// How the session ends, if it does now. A panic waits for the line
@@ -513,6 +562,7 @@ mod tests {
             timeout: Duration::from_secs(10),
             cpus: 1,
             output_cap: 1 << 20,
+            start_timeout: None,
         }
     }
 
@@ -526,6 +576,41 @@ mod tests {
                 conv.type_next().map(str::to_string)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_command_is_silent_from_its_echo_to_its_first_output() {
+        let spec = spec(&["usertests"]);
+        let mut conv = Conversation::new(&spec);
+        assert!(
+            !conv.silent_since_echo(),
+            "booting is not a command's silence"
+        );
+        run(&mut conv, &["init: starting sh\n$ "]);
+        assert!(!conv.silent_since_echo(), "typed, not echoed yet");
+        run(&mut conv, &["usert", "ests\n"]);
+        assert!(conv.silent_since_echo());
+        assert_eq!(
+            conv.waiting_to_start(),
+            Waiting::Start {
+                index: 0,
+                command: "usertests".into()
+            }
+        );
+        // The first byte of output ends the silence, before its line does.
+        run(&mut conv, &["u"]);
+        assert!(!conv.silent_since_echo());
+        run(&mut conv, &["sertests starting\n"]);
+        assert!(!conv.silent_since_echo());
+    }
+
+    #[test]
+    fn echo_and_output_in_one_read_are_not_silence() {
+        let spec = spec(&["echo hi"]);
+        let mut conv = Conversation::new(&spec);
+        run(&mut conv, &["$ "]);
+        run(&mut conv, &["echo hi\nhi\n"]);
+        assert!(!conv.silent_since_echo());
     }
 
     #[test]
