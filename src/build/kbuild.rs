@@ -446,29 +446,17 @@ pub fn host_fault(log: &str) -> Option<String> {
     None
 }
 
-/// The user programs of a kernel tree: cargo's binaries of the user crate,
-/// `user/src/bin/NAME.rs` and `user/src/bin/NAME/main.rs`.
+/// The user programs of a kernel tree ([`crate::shared::layout`]).
 pub fn program_names(tree: &Path) -> Result<Vec<String>, BuildError> {
-    let dir = tree.join("user/src/bin");
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(io("read", &dir))? {
-        let path = entry.map_err(io("read", &dir))?.path();
-        let name = if path.is_dir() {
-            path.join("main.rs")
-                .is_file()
-                .then(|| path.file_name())
-                .flatten()
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            path.file_stem()
-        } else {
-            None
-        };
-        if let Some(name) = name.and_then(|n| n.to_str()) {
-            names.push(name.to_string());
-        }
-    }
-    names.sort();
-    Ok(names)
+    use crate::shared::layout;
+    let names = list_files(&tree.join(layout::BIN_DIR))?
+        .iter()
+        .filter_map(|rel| {
+            let rel = rel.to_str()?.replace(std::path::MAIN_SEPARATOR, "/");
+            layout::program_of(&rel).map(str::to_string)
+        })
+        .collect::<std::collections::BTreeSet<_>>();
+    Ok(names.into_iter().collect())
 }
 
 /// Make `dst` hold exactly the files of `src`, rewriting only files whose

@@ -344,18 +344,15 @@ fn material_dir(name: &str, key: &str, value: &str, example: &str) -> Result<Str
 }
 
 /// The user programs of the starter tree `starter`, from the paths of its
-/// `files`: `user/src/bin/NAME.rs`, or `user/src/bin/NAME/main.rs` for a
-/// program of several files.
+/// `files` ([`crate::shared::layout`]).
 fn programs_of(starter: &str, files: &[String]) -> std::collections::BTreeSet<String> {
-    let bin = format!("{starter}/user/src/bin/");
+    use crate::shared::layout;
+    let bin = format!("{starter}/{}/", layout::BIN_DIR);
     files
         .iter()
         .filter_map(|f| f.strip_prefix(&bin))
-        .filter_map(|rest| match rest.split_once('/') {
-            Some((dir, "main.rs")) => Some(dir.to_string()),
-            Some(_) => None,
-            None => rest.strip_suffix(".rs").map(str::to_string),
-        })
+        .filter_map(layout::program_of)
+        .map(str::to_string)
         .collect()
 }
 

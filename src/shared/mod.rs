@@ -2,8 +2,10 @@
 //! command, which each error kind and a graded result map to ([`exit`]);
 //! child process groups that never outlive xvlab ([`process`]); and
 //! xvlab's temporary directories, named for their owner and swept once it
-//! is gone ([`scratch`]). Nothing here imports another part of xvlab.
+//! is gone ([`scratch`]); where a kernel tree keeps its user programs
+//! ([`layout`]). Nothing here imports another part of xvlab.
 
 pub mod exit;
+pub mod layout;
 pub mod process;
 pub mod scratch;

@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::submission::audit;
 use crate::submission::{Prepared, SubmissionError, ignored_new_file, io_error, tree_error};
 
-/// Where user programs' sources live in a kernel tree.
-pub const BIN_DIR: &str = "user/src/bin";
+pub use crate::shared::layout::BIN_DIR;
 
 /// The longest file name xv6's directories hold (`DIRSIZ`).
 const MAX_NAME: usize = 14;
