@@ -1569,6 +1569,36 @@ fn a_class_is_graded_in_one_command_and_a_rerun_grades_nothing_again() {
 }
 
 #[test]
+fn identical_hand_ins_share_one_grading_but_each_report_names_its_own_file() {
+    let home = Home::new("10s");
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("class");
+    // Two students' folders holding the same kernel tree.
+    for id in ["ann", "ben"] {
+        common::copy_tree(&home.path().join("reference-kernel"), &class.join(id));
+    }
+    let out = dir.path().join("out");
+    let (o, left) = grade_all(
+        &home,
+        &[class.to_str().unwrap(), "--output", out.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(left.groups().len(), 2, "one grading: its two VMs");
+    for (id, other) in [("ann", "ben"), ("ben", "ann")] {
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&out.join(format!("students/{id}/report.json")))).unwrap();
+        let said = report["submission"].as_str().unwrap();
+        assert!(said.ends_with(&format!("class/{id}")), "{id}: {said}");
+        let page = read(&out.join(format!("students/{id}/report.html")));
+        assert!(page.contains(&format!("class/{id}")), "{id}'s page");
+        assert!(
+            !page.contains(&format!("class/{other}")),
+            "{id}'s page names {other}"
+        );
+    }
+}
+
+#[test]
 fn class_inputs_that_cannot_be_used_get_one_clear_message_and_exit_2() {
     let home = Home::new("10s");
     let dir = tempfile::tempdir().unwrap();

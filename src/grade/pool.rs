@@ -8,7 +8,8 @@
 //! grading's VMs run, the next one builds, and the VMs never exceed
 //! `jobs`. A result is kept under a key that hashes everything that
 //! decides it, so a rerun grades only what is new or changed (and what a
-//! result itself says is not worth keeping, see [`Keepable`]).
+//! result itself says is not worth keeping, see [`Keepable`]), and items
+//! of one key in one list are graded once.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ use crate::lab::assets::{AssetError, Assets};
 /// set the deadlines), the test selection; for a class's submission its
 /// content and the lab's material — and xvlab's version. Not a defence
 /// against anyone: the inputs are the staff's own.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Key(String);
 
 /// The hash state of everything but the graded item, computed once per
@@ -217,22 +218,36 @@ impl Pool<'_> {
         mut finished: impl FnMut(Finished<I, T>),
     ) -> Result<(), E>
     where
-        T: Serialize + DeserializeOwned + Keepable,
+        T: Serialize + DeserializeOwned + Keepable + Clone,
         I: Clone,
         G: Fn(I, usize) -> F,
         F: Future<Output = Result<Option<T>, E>>,
     {
         let jobs = self.jobs.max(1);
+        // Items of one key (the same files handed in twice) are graded
+        // once: the first of them, and its result is every one's.
+        let mut same: std::collections::HashMap<Key, Vec<(usize, Item<I>)>> =
+            std::collections::HashMap::new();
+        let mut firsts = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            match same.get_mut(&item.key) {
+                Some(others) => others.push((index, item)),
+                None => {
+                    same.insert(item.key.clone(), Vec::new());
+                    firsts.push((index, item));
+                }
+            }
+        }
         // Two gradings at once only when there are two to grade: a lone
         // one gets every VM.
-        let to_grade = items
+        let to_grade = firsts
             .iter()
-            .filter(|i| self.kept::<T>(&i.key).is_none())
+            .filter(|(_, i)| self.kept::<T>(&i.key).is_none())
             .count();
         let pipelines = jobs.min(2).min(to_grade.max(1));
         let vms = (jobs / pipelines).max(1);
         let grade = &grade;
-        let gradings = futures::stream::iter(items.into_iter().enumerate())
+        let gradings = futures::stream::iter(firsts)
             .map(|(index, item)| async move {
                 if let Some(kept) = self.kept(&item.key) {
                     return (index, item, Ok(Some((kept, true))));
@@ -265,12 +280,22 @@ impl Pool<'_> {
         let mut fault = None;
         while let Some((index, item, graded)) = gradings.next().await {
             match graded {
-                Ok(Some((kept, was_kept))) => finished(Finished {
-                    index,
-                    item,
-                    kept,
-                    was_kept,
-                }),
+                Ok(Some((kept, was_kept))) => {
+                    for (index, item) in same.remove(&item.key).unwrap_or_default() {
+                        finished(Finished {
+                            index,
+                            item,
+                            kept: kept.clone(),
+                            was_kept,
+                        });
+                    }
+                    finished(Finished {
+                        index,
+                        item,
+                        kept,
+                        was_kept,
+                    });
+                }
                 Ok(None) => {}
                 Err(e) => {
                     self.cancel.cancel();

@@ -172,6 +172,20 @@ fn badge(status: &str) -> String {
     )
 }
 
+/// `page`, a page [`render`] made for a report of submission `from`, as
+/// it reads for submission `to`: the same grading of the same files handed
+/// in twice (a class's identical hand-ins share one grading). Only the
+/// head of the page names the submission; the consoles below stay.
+pub fn for_submission(page: &str, from: &str, to: &str) -> String {
+    let end = page.find("</h1>").map_or(0, |h1| {
+        page[h1..]
+            .find("</div>")
+            .map_or(h1, |div| h1 + div + "</div>".len())
+    });
+    let (head, rest) = page.split_at(end);
+    format!("{}{rest}", head.replace(&escape(from), &escape(to)))
+}
+
 /// The whole page.
 pub fn render(page: &Page<'_>) -> String {
     let report = page.report;
@@ -673,6 +687,30 @@ pub(crate) mod tests {
         let page = mixed_page();
         let body = &page[page.find("</style>").unwrap()..];
         insta::assert_snapshot!(body.replace(env!("CARGO_PKG_VERSION"), "VERSION"));
+    }
+
+    #[test]
+    fn a_page_for_another_submission_names_it_and_keeps_the_consoles() {
+        let mut report = mixed_report();
+        report.submission = "patch ann.patch".to_string();
+        let (consoles, _) = mixed_consoles();
+        let page = render(&Page {
+            report: &report,
+            consoles: &consoles,
+            reference: None,
+        });
+        let bob = for_submission(&page, "patch ann.patch", "patch <bob>.patch");
+        assert!(!bob.contains("ann.patch"), "{bob}");
+        assert!(bob.contains("submission: patch &lt;bob&gt;.patch</div>"));
+        assert!(bob.contains("<title>") && bob.contains("patch &lt;bob&gt;.patch</title>"));
+        let rest = |p: &str| {
+            p[p.find("</h1>").unwrap()..]
+                .split_once("</div>")
+                .unwrap()
+                .1
+                .to_string()
+        };
+        assert_eq!(rest(&bob), rest(&page), "only the head changes");
     }
 
     #[test]

@@ -374,7 +374,15 @@ pub async fn run(
             |student, vms| grade_student(class, &filter, options, student, vms, cancel),
             |finished| {
                 let student = finished.item.item;
-                let graded = finished.kept.value;
+                let mut graded = finished.kept.value;
+                // Identical hand-ins share one grading: its report names
+                // whichever was graded, and must name this one.
+                let described = student.submission.describe();
+                if graded.report.submission != described {
+                    graded.page =
+                        html::for_submission(&graded.page, &graded.report.submission, &described);
+                    graded.report.submission = described;
+                }
                 let dir = student_dir(&options.output, &student.id);
                 if let Err(e) = write(&dir.join("report.json"), &json::render(&graded.report))
                     .and_then(|()| {
