@@ -279,6 +279,8 @@ pub async fn build(
             cmd
         }
     };
+    let mut cmd = cmd;
+    crate::shared::process::limit_memory(&mut cmd, BUILD_MEMORY);
     let output = match crate::shared::process::output(cmd, options.timeout)
         .await
         .map_err(|source| BuildError::NoCargo { source })?
@@ -303,6 +305,12 @@ pub async fn build(
             || log.contains("can't find crate for `core`")
         {
             return Err(BuildError::NoTarget);
+        }
+        // Out of memory with the machine's memory to spare: the build hit
+        // its own limit, and the submission asked for that much.
+        if over_memory_limit_hit(&log, crate::shared::process::memory_available()) {
+            log.insert_str(0, &over_memory_limit());
+            return Ok(BuildOutcome::Failed { log, duration });
         }
         // cargo itself (or bubblewrap) killed by a signal nobody in xvlab
         // sent is the machine's doing too.
@@ -392,6 +400,34 @@ pub fn warnings(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// The most address space each process of a build may take. A kernel of
+/// these labs compiles in well under 1 GiB; a submission that needs more
+/// (a static array of terabytes, say) fails to build rather than taking
+/// the grading machine's memory.
+pub const BUILD_MEMORY: u64 = 8 << 30;
+
+/// The reason [`host_fault`] gives for memory running out.
+const OUT_OF_MEMORY: &str = "out of memory";
+
+/// Did a failed build run out of its own memory limit ([`BUILD_MEMORY`]),
+/// rather than the machine run out of memory: memory ran out (as
+/// [`host_fault`] reads the log) while the machine has `available` memory
+/// to spare?
+fn over_memory_limit_hit(log: &str, available: Option<u64>) -> bool {
+    host_fault(log).is_some_and(|r| r.starts_with(OUT_OF_MEMORY))
+        && available.is_some_and(|m| m >= BUILD_MEMORY)
+}
+
+/// The first line of the log of a build that ran out of its memory limit.
+fn over_memory_limit() -> String {
+    format!(
+        "error: the build needed more than {} GiB of memory in one process, \
+         the most a build may take: does the kernel declare a huge static or \
+         constant? (rustc's own message follows)\n\n",
+        BUILD_MEMORY >> 30
+    )
+}
+
 /// Does a build log show that the machine, not the submission, failed: a
 /// full disk, memory exhausted, a tool killed by SIGKILL (the OOM killer)
 /// or SIGBUS (a file mapped from a failing disk)? The reason, if so.
@@ -412,9 +448,9 @@ pub fn host_fault(log: &str) -> Option<String> {
         ("No space left on device", "the disk is full"),
         ("os error 28", "the disk is full"),
         ("Disk quota exceeded", "the disk quota is exhausted"),
-        ("Cannot allocate memory", "out of memory"),
-        ("memory allocation of ", "out of memory"),
-        ("LLVM ERROR: out of memory", "out of memory"),
+        ("Cannot allocate memory", OUT_OF_MEMORY),
+        ("memory allocation of ", OUT_OF_MEMORY),
+        ("LLVM ERROR: out of memory", OUT_OF_MEMORY),
         ("signal: 9, SIGKILL", KILLED),
         ("signal: 9 (SIGKILL)", KILLED),
         ("signal 9 [Killed]", KILLED),
@@ -637,6 +673,22 @@ mod tests {
             "warning: unused import: `X`\n --> kernel/src/trap.rs:1:5"
         );
         assert!(warnings("    Finished `release` profile\n").is_empty());
+    }
+
+    #[test]
+    fn memory_running_out_with_memory_to_spare_is_the_builds_own_limit() {
+        let log = "   Compiling kernel v0.1.0\nmemory allocation of 1099511627776 bytes failed\n\
+                   error: could not compile `kernel` (bin \"kernel\")\n";
+        assert!(over_memory_limit_hit(log, Some(BUILD_MEMORY * 2)));
+        // A machine short of memory is the machine's fault.
+        assert!(!over_memory_limit_hit(log, Some(BUILD_MEMORY / 4)));
+        assert!(!over_memory_limit_hit(log, None));
+        // Other failures are neither.
+        assert!(!over_memory_limit_hit(
+            "error[E0425]: cannot find function\n --> kernel/src/a.rs:1:1\n",
+            Some(u64::MAX)
+        ));
+        assert!(over_memory_limit().contains("8 GiB"));
     }
 
     #[test]

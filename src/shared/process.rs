@@ -164,6 +164,33 @@ pub fn die_with_xvlab(cmd: &mut tokio::process::Command) {
 #[cfg(not(target_os = "linux"))]
 pub fn die_with_xvlab(_cmd: &mut tokio::process::Command) {}
 
+/// Limit each process `cmd` starts, and its children, to `bytes` of
+/// address space (`RLIMIT_AS`): past it, allocations fail in that process
+/// instead of the machine running out of memory.
+#[expect(
+    unsafe_code,
+    reason = "pre_exec runs between fork and exec; the closure only makes an async-signal-safe system call (setrlimit)"
+)]
+pub fn limit_memory(cmd: &mut tokio::process::Command, bytes: u64) {
+    use nix::sys::resource::{Resource, setrlimit};
+    // SAFETY: setrlimit is an async-signal-safe system call; the closure
+    // allocates nothing and takes no locks.
+    unsafe {
+        cmd.pre_exec(move || {
+            setrlimit(Resource::RLIMIT_AS, bytes, bytes)?;
+            Ok(())
+        });
+    }
+}
+
+/// Memory the machine has available now (Linux's `MemAvailable`), if known.
+pub fn memory_available() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// The same for a child started through pty-process (QEMU).
 #[cfg(target_os = "linux")]
 #[expect(
@@ -346,6 +373,19 @@ async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_limited_command_and_its_children_get_the_memory_limit() {
+        let mut cmd = tokio::process::Command::new("sh");
+        // The shell's child reports its limit, in KiB.
+        cmd.args(["-c", "sh -c 'ulimit -v'"]);
+        limit_memory(&mut cmd, 3 << 30);
+        let out = cmd.output().await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            (3u64 << 20).to_string()
+        );
+    }
 
     fn alive(pid: i32) -> bool {
         // A zombie is not alive.
