@@ -17,7 +17,9 @@
 //! cargo-mutants' description without its `line:column` position, so that
 //! editing the solution (which moves every line) keeps the entries valid.
 //! `line`, one of the original source lines the mutant replaces (trimmed),
-//! tells apart the same mutation made twice in one function.
+//! tells apart the same mutation made twice in one function, and `column`
+//! (cargo-mutants' column in that line) the same mutation made twice in one
+//! line; both stay valid while that line does.
 
 use serde::Deserialize;
 
@@ -39,6 +41,10 @@ pub struct Entry {
     pub mutation: String,
     #[serde(default)]
     pub line: Option<String>,
+    /// With `line`: the column of the change in it (cargo-mutants'), for
+    /// the same mutation made twice in one line.
+    #[serde(default)]
+    pub column: Option<u32>,
     pub reason: String,
 }
 
@@ -64,6 +70,13 @@ impl Equivalents {
         };
         let file: File = toml::from_str(text).map_err(|e| err(e.to_string().trim().to_string()))?;
         for (i, e) in file.mutant.iter().enumerate() {
+            if e.column.is_some() && e.line.is_none() {
+                return Err(err(format!(
+                    "entry {} (`{}`) gives a `column` without the `line` it is in",
+                    i + 1,
+                    e.mutation
+                )));
+            }
             if e.reason.trim().is_empty() {
                 return Err(err(format!(
                     "entry {} (`{}`) gives no reason why no test can tell it apart",
@@ -102,6 +115,7 @@ impl Entry {
                 .line
                 .as_deref()
                 .is_none_or(|line| mutant.removed_lines().any(|l| l == line.trim()))
+            && self.column.is_none_or(|c| mutant.column() == Some(c))
     }
 }
 
@@ -141,10 +155,35 @@ reason = "r"
             function: "uvmlazy".into(),
             mutation: "replace uvmlazy -> Result<(), ()> with Ok(())".into(),
             line: Some(line.into()),
+            column: None,
             reason: "r".into(),
         };
         assert!(entry("  map()").matches(&mutants()[1]));
         assert!(!entry("unmap()").matches(&mutants()[1]));
+    }
+
+    #[test]
+    fn a_column_tells_apart_the_same_mutation_twice_in_one_line() {
+        let m = &mutants()[0];
+        assert_eq!(m.column(), Some(87), "{}", m.name);
+        let line = m.removed_lines().next().unwrap().to_string();
+        let entry = |column| Entry {
+            file: m.file.clone(),
+            function: m.function.clone(),
+            mutation: m.mutation.clone(),
+            line: Some(line.clone()),
+            column,
+            reason: "r".into(),
+        };
+        assert!(entry(Some(87)).matches(m));
+        assert!(!entry(Some(80)).matches(m));
+        assert!(entry(None).matches(m));
+        let e = Equivalents::parse(
+            "[[mutant]]\nfile = \"f\"\nfunction = \"g\"\nmutation = \"m\"\ncolumn = 3\nreason = \"r\"\n",
+            "eq.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("without the `line`"), "{e}");
     }
 
     #[test]
@@ -154,6 +193,7 @@ reason = "r"
             function: "kerneltrap".into(),
             mutation: "replace && with || in usertrap".into(),
             line: None,
+            column: None,
             reason: "r".into(),
         };
         assert!(!e.matches(&mutants()[0]));

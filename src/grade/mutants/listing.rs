@@ -108,6 +108,15 @@ pub fn parse(json: &str) -> Result<Vec<Mutant>, ListingError> {
 }
 
 impl Mutant {
+    /// The column of the change, from cargo-mutants' name
+    /// (`file:line:column: …`).
+    pub fn column(&self) -> Option<u32> {
+        let rest = self.name.strip_prefix(&self.file)?.strip_prefix(':')?;
+        let mut parts = rest.splitn(3, ':');
+        let _line = parts.next()?;
+        parts.next()?.parse().ok()
+    }
+
     /// The diff as a patch with `a/` and `b/` file names (see the module
     /// docs).
     pub fn patch(&self) -> String {
