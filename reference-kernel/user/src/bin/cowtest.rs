@@ -11,6 +11,10 @@
 //!   `read`s into them; the read must succeed and the child must not see it.
 //! - `free`: children that exit at once must not take shared pages with
 //!   them: the parent's data survives the memory being used again.
+//! - `full`: a process that holds all free memory but a little forks: only
+//!   a sharing kernel can, and it shares every page, down to the last one
+//!   the allocator gives out (the first page of free RAM, where an
+//!   off-by-one bound on the reference counts shows).
 //! - `readonly`: a store to a page that was read-only before the fork
 //!   (program text) still kills the process.
 //! - `oom`: children that each need a third of memory for their copies run
@@ -38,12 +42,13 @@ user::entry!(main);
 /// fractions.
 const MEMORY: usize = 128 * 1024 * 1024;
 
-const TESTS: [Test; 8] = [
+const TESTS: [Test; 9] = [
     Test::new("simple", "simple", simple),
     Test::new("three", "three", three),
     Test::new("file", "file", file),
     Test::new("copyout", "copyout", copyout),
     Test::new("free", "free", free),
+    Test::new("full", "all memory in use", full),
     Test::new("readonly", "readonly", readonly),
     Test::new("oom", "out of memory", out_of_memory),
     Test::new("leak", "no lost pages", leak),
@@ -331,6 +336,69 @@ fn free() {
     }
     check(start, bytes, 0xf7ee, "after memory was used again");
     check(fresh, more, 0xabcd, "the parent's fresh pages");
+}
+
+/// Pages a reserve process holds for `full`, given back just before its
+/// fork: enough for the child's process and page tables.
+const RESERVE_PAGES: usize = 256;
+
+/// `full`: a reserve child takes a little memory; the process grows its
+/// heap until the kernel has no page left (on this kernel `sbrk` allocates
+/// at once), so it holds the last pages the allocator gives out; the
+/// reserve exits, and the process forks: the child, sharing every page,
+/// checks them; then all of it is given back.
+fn full() {
+    let (Ok((hold_r, hold_w)), Ok((ready_r, ready_w))) = (user::pipe(), user::pipe()) else {
+        fail!("pipe failed");
+    };
+    let Some(reserve) = spawn(|| {
+        let _ = user::close(hold_w);
+        let _ = user::close(ready_r);
+        let bytes = RESERVE_PAGES * PGSIZE;
+        let start = region(bytes, "no memory for the reserve");
+        fill(start, bytes, 0x5e5e);
+        let _ = user::write(ready_w, b"r");
+        let mut byte = [0u8];
+        let _ = user::read(hold_r, &mut byte);
+    }) else {
+        fail!("fork of the reserve failed");
+    };
+    let _ = user::close(hold_r);
+    let _ = user::close(ready_w);
+    // Memory runs out only once the reserve holds its pages and has made
+    // its copies of the pages it writes (its stack): from then on, until
+    // it exits, neither process writes a page the other still maps.
+    let mut byte = [0u8];
+    if user::read(ready_r, &mut byte) != Ok(1) {
+        fail!("the reserve process did not start");
+    }
+    let _ = user::close(ready_r);
+    // Take every page there is: big steps first, then one page at a time.
+    let start = region(0, "sbrk(0) failed");
+    let mut bytes = 0;
+    for step in [256 * PGSIZE, PGSIZE] {
+        // SAFETY: growing the heap takes nothing away from anyone.
+        while unsafe { sys::sbrk(step as i32) } as isize != -1 {
+            bytes += step;
+        }
+    }
+    if bytes < MEMORY / 2 {
+        fail!("only {bytes} bytes of memory could be taken");
+    }
+    fill(start, bytes, 0xf011);
+    let _ = user::close(hold_w);
+    if status(reserve) != 0 {
+        fail!("the reserve process failed");
+    }
+    let Some(pid) = spawn(|| check(start, bytes, 0xf011, "the child")) else {
+        fail!("fork with all memory in use but {RESERVE_PAGES} pages failed: fork copies eagerly?");
+    };
+    match status(pid) {
+        0 => {}
+        s => fail!("the child of a process holding all memory exited with {s}"),
+    }
+    check(start, bytes, 0xf011, "after its child exited");
+    shrink(bytes);
 }
 
 /// The address of this program's code: a page that is read-only before any
