@@ -584,10 +584,7 @@ fn own_failure_line(evidence: &[String]) -> Option<&str> {
     let verdict = evidence
         .iter()
         .rposition(|l| l.starts_with("test ") && l.contains(": FAILED"))?;
-    let name = evidence[verdict]
-        .strip_prefix("test ")
-        .and_then(|v| v.split_once(": FAILED"))
-        .map(|(name, _)| name)?;
+    let name = verdict_name(&evidence[verdict])?;
     let own = format!("{name}: ");
     let since = evidence[..verdict]
         .iter()
@@ -612,6 +609,14 @@ fn own_failure_line(evidence: &[String]) -> Option<&str> {
         .find(|l| !l.is_empty() && !l.starts_with("time "))
 }
 
+/// The test a verdict line names: `test NAME: OK …` or `test NAME: FAILED
+/// …`, as the test programs print them (`harness::Reporter::test`).
+fn verdict_name(line: &str) -> Option<&str> {
+    line.strip_prefix("test ")?
+        .split_once(": ")
+        .map(|(name, _)| name)
+}
+
 /// How the kernel says it killed a process for a trap it could not handle
 /// (xv6's `usertrap(): unexpected scause 0x… pid=N`, then an indented
 /// `sepc=0x… stval=0x…` line).
@@ -626,7 +631,8 @@ fn kernel_kill(evidence: &[String]) -> Option<String> {
     let i = evidence.iter().rposition(|l| l.starts_with(KILL_LINE))?;
     let rest = &evidence[i][KILL_LINE.len()..];
     let (scause, pid) = rest.split_once(" pid=").unwrap_or((rest, "?"));
-    let code = u64::from_str_radix(scause.trim_start_matches("0x"), 16).ok()?;
+    let hex = |v: &str| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok();
+    let code = hex(scause)?;
     let cause = match code {
         0 => "a misaligned instruction address",
         1 => "an instruction access fault",
@@ -641,10 +647,7 @@ fn kernel_kill(evidence: &[String]) -> Option<String> {
         15 => "a store page fault",
         _ => "an unexpected trap",
     };
-    let short = |v: &str| {
-        u64::from_str_radix(v.trim_start_matches("0x"), 16)
-            .map_or(v.to_string(), |n| format!("{n:#x}"))
-    };
+    let short = |v: &str| hex(v).map_or(v.to_string(), |n| format!("{n:#x}"));
     let mut text = format!(
         "the kernel killed a process (pid {}) on {cause} (scause {code:#x})",
         pid.trim()
@@ -681,11 +684,7 @@ fn earlier_test<'a>(check: &Check, output: &[&'a str]) -> Option<&'a str> {
     let own: Vec<String> = check
         .matches
         .iter()
-        .filter_map(|p| {
-            let prefix = literal_prefix(p.regex.as_str());
-            let (name, _) = prefix.strip_prefix("test ")?.split_once(": ")?;
-            Some(name.to_string())
-        })
+        .filter_map(|p| verdict_name(&literal_prefix(p.regex.as_str())).map(str::to_string))
         .collect();
     (!own.is_empty() && !own.iter().any(|n| started.contains(&n.as_str()))).then_some(last)
 }

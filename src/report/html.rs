@@ -172,23 +172,16 @@ fn badge(status: &str) -> String {
     )
 }
 
-/// `page`, a page [`render`] made for a report of submission `from`, as
-/// it reads for submission `to`: the same grading of the same files handed
-/// in twice (a class's identical hand-ins share one grading). Only the
-/// head of the page names the submission; the consoles below stay.
-pub fn for_submission(page: &str, from: &str, to: &str) -> String {
-    let end = page.find("</h1>").map_or(0, |h1| {
-        page[h1..]
-            .find("</div>")
-            .map_or(h1, |div| h1 + div + "</div>".len())
-    });
-    let (head, rest) = page.split_at(end);
-    format!("{}{rest}", head.replace(&escape(from), &escape(to)))
+/// The whole page: its [`top`], which names the submission, and its
+/// [`body`].
+pub fn render(page: &Page<'_>) -> String {
+    top(page.report) + &body(page)
 }
 
-/// The whole page.
-pub fn render(page: &Page<'_>) -> String {
-    let report = page.report;
+/// The start of the page, up to the line naming the submission: all of
+/// the page that depends on which files were handed in, not on how they
+/// graded (a class's identical hand-ins share one grading and one body).
+pub fn top(report: &Report) -> String {
     let mut s = String::new();
     head(
         &mut s,
@@ -207,6 +200,13 @@ pub fn render(page: &Page<'_>) -> String {
         escape(&report.lab),
         escape(&report.submission)
     );
+    s
+}
+
+/// The page after its [`top`]: the grading's summary, tests and consoles.
+pub fn body(page: &Page<'_>) -> String {
+    let report = page.report;
+    let mut s = String::new();
     summary(&mut s, report);
     if !report.review.is_empty() {
         let _ = writeln!(
@@ -694,12 +694,15 @@ pub(crate) mod tests {
         let mut report = mixed_report();
         report.submission = "patch ann.patch".to_string();
         let (consoles, _) = mixed_consoles();
-        let page = render(&Page {
+        let page = Page {
             report: &report,
             consoles: &consoles,
             reference: None,
-        });
-        let bob = for_submission(&page, "patch ann.patch", "patch <bob>.patch");
+        };
+        let ann = render(&page);
+        let shared = body(&page);
+        report.submission = "patch <bob>.patch".to_string();
+        let bob = top(&report) + &shared;
         assert!(!bob.contains("ann.patch"), "{bob}");
         assert!(bob.contains("submission: patch &lt;bob&gt;.patch</div>"));
         assert!(bob.contains("<title>") && bob.contains("patch &lt;bob&gt;.patch</title>"));
@@ -710,7 +713,7 @@ pub(crate) mod tests {
                 .1
                 .to_string()
         };
-        assert_eq!(rest(&bob), rest(&page), "only the head changes");
+        assert_eq!(rest(&bob), rest(&ann), "only the head changes");
     }
 
     #[test]

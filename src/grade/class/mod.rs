@@ -144,9 +144,10 @@ pub struct Graded {
     /// The whole report: the student's files and the class's JUnit file
     /// and index are rendered from it, also when it is kept.
     pub report: Report,
-    /// `report.html`, as written: it shows the grading's consoles, which
-    /// are not kept.
-    pub page: String,
+    /// `report.html` after its top ([`html::top`], which names the
+    /// submission and is rendered when written): it shows the grading's
+    /// consoles, which are not kept.
+    pub page_body: String,
     /// In this run, the first attempt hit a grader fault (what failed) and
     /// this is the retry's result. Not kept: a kept result was not retried
     /// by the run that reuses it.
@@ -377,12 +378,9 @@ pub async fn run(
                 let mut graded = finished.kept.value;
                 // Identical hand-ins share one grading: its report names
                 // whichever was graded, and must name this one.
-                let described = student.submission.describe();
-                if graded.report.submission != described {
-                    graded.page =
-                        html::for_submission(&graded.page, &graded.report.submission, &described);
-                    graded.report.submission = described;
-                }
+                // Identical hand-ins share one grading, which names
+                // whichever was graded; each report names its own.
+                graded.report.submission = student.submission.describe();
                 let dir = student_dir(&options.output, &student.id);
                 if let Err(e) = write(&dir.join("report.json"), &json::render(&graded.report))
                     .and_then(|()| {
@@ -391,7 +389,10 @@ pub async fn run(
                             &gradescope::render(&graded.report),
                         )
                     })
-                    .and_then(|()| write(&dir.join("report.html"), &graded.page))
+                    .and_then(|()| {
+                        let page = html::top(&graded.report) + &graded.page_body;
+                        write(&dir.join("report.html"), &page)
+                    })
                 {
                     write_error.get_or_insert(e);
                 }
@@ -517,11 +518,11 @@ async fn grade_student(
     Ok(Some(kept(report, &Consoles::default(), first_fault)))
 }
 
-/// What is kept of a grading: its report, and its HTML page (rendered now,
-/// with the consoles).
+/// What is kept of a grading: its report, and its HTML page's body
+/// (rendered now, with the consoles).
 fn kept(report: Report, consoles: &Consoles, retried: Option<String>) -> Graded {
     let reference = Reference::Unavailable(NO_REFERENCE.to_string());
-    let page = html::render(&Page {
+    let page_body = html::body(&Page {
         report: &report,
         consoles,
         reference: Some(&reference),
@@ -529,7 +530,7 @@ fn kept(report: Report, consoles: &Consoles, retried: Option<String>) -> Graded 
     Graded {
         marks: Marks::of(&report),
         report,
-        page,
+        page_body,
         retried,
     }
 }
