@@ -499,9 +499,20 @@ fn out_of_memory() {
     }
     let _ = user::close(done_r);
     let _ = user::close(hold_w);
+    // Reap the children in the order they exit: waiting for one by pid
+    // would reap, and lose, any other that exits first.
     let mut killed = 0;
-    for &pid in &pids[..forked] {
-        match status(pid) {
+    for _ in 0..forked {
+        let Ok(w) = user::wait() else {
+            fail!("wait for the children failed");
+        };
+        if !pids[..forked].contains(&w.pid) {
+            fail!(
+                "wait returned a process that is not one of the children ({})",
+                w.pid
+            );
+        }
+        match w.status {
             0 => {}
             -1 => killed += 1,
             3 => fail!("a child's copy changed while memory ran out"),
