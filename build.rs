@@ -1,27 +1,17 @@
 //! Embeds the lab definitions, the grading material (`grading/` and each
 //! lab's grading directory, wherever its lab.toml's `grading` puts it) and
-//! the pristine reference kernel tree in the `xvlab` binary, so that an
+//! each lab's starter (the tree its `starter` names and its
+//! `starter_patch`) in the `xvlab` binary, so that an
 //! installed xvlab (`cargo install --path .`) works from any directory.
 //! Generates `$OUT_DIR/assets.rs`: a sorted table of (path, bytes).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// What to embed, relative to the crate root. Directories are walked;
-/// build output and editor litter are skipped.
-const ROOTS: &[&str] = &[
-    "labs",
-    "grading",
-    "reference-kernel/Cargo.toml",
-    "reference-kernel/Cargo.lock",
-    "reference-kernel/README.md",
-    "reference-kernel/.cargo",
-    "reference-kernel/abi",
-    "reference-kernel/kernel",
-    "reference-kernel/user",
-    "reference-kernel/xv6fs",
-    "reference-kernel/seal",
-];
+/// What to embed besides each lab's own material, relative to the crate
+/// root. Directories are walked; build output and editor litter are
+/// skipped.
+const ROOTS: &[&str] = &["labs", "grading"];
 
 fn main() {
     let root =
@@ -30,15 +20,16 @@ fn main() {
     for r in ROOTS
         .iter()
         .map(|r| r.to_string())
-        .chain(grading_dirs(&root))
+        .chain(lab_material(&root))
     {
-        // Watch each root itself: reference-kernel/target must not be
-        // watched, or every kernel build would rebuild xvlab.
+        // Watch each root itself, never a starter tree's target/: a
+        // kernel build there would rebuild xvlab.
         println!("cargo:rerun-if-changed={r}");
         collect(&root, &root.join(&r), &mut files);
     }
     files.sort();
-    // A lab's grading directory under grading/ is collected twice.
+    // A lab's grading directory under grading/, or a starter two labs
+    // share, is collected twice.
     files.dedup();
 
     let mut out =
@@ -59,15 +50,17 @@ fn main() {
     std::fs::write(dest, out).expect("write assets.rs");
 }
 
-/// The grading directories the labs' lab.toml files name (`grading`), so
-/// that a lab keeping its material outside grading/ is embedded too. A
-/// lab.toml that does not parse, or names a path outside the crate, is
-/// left to `Lab::load`, which refuses it with the reason.
-fn grading_dirs(root: &Path) -> Vec<String> {
+/// The material the labs' lab.toml files name outside labs/ and
+/// grading/: each lab's grading directory (`grading`), starter tree
+/// (`starter`, as its entries but `target/`) and starter patch
+/// (`starter_patch`). A lab.toml that does not parse, or names a path
+/// outside the crate, is left to `Lab::load`, which refuses it with the
+/// reason.
+fn lab_material(root: &Path) -> Vec<String> {
     let Ok(labs) = std::fs::read_dir(root.join("labs")) else {
         return Vec::new();
     };
-    let mut dirs = Vec::new();
+    let mut paths = Vec::new();
     for lab in labs.flatten() {
         let Ok(text) = std::fs::read_to_string(lab.path().join("lab.toml")) else {
             continue;
@@ -75,15 +68,29 @@ fn grading_dirs(root: &Path) -> Vec<String> {
         let Ok(table) = text.parse::<toml::Table>() else {
             continue;
         };
-        if let Some(dir) = table.get("grading").and_then(|g| g.as_str())
-            && !dir.starts_with('/')
-            && !dir.split('/').any(|part| part == "..")
+        let named = |key: &str| {
+            table
+                .get(key)
+                .and_then(|v| v.as_str())
+                .filter(|p| !p.starts_with('/') && !p.split('/').any(|part| part == ".."))
+                .map(|p| p.trim_end_matches('/').to_string())
+        };
+        paths.extend(named("grading"));
+        paths.extend(named("starter_patch"));
+        if let Some(starter) = named("starter")
+            && let Ok(entries) = std::fs::read_dir(root.join(&starter))
         {
-            dirs.push(dir.trim_end_matches('/').to_string());
+            paths.extend(
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name() != "target")
+                    .filter_map(|e| Some(format!("{starter}/{}", e.file_name().to_str()?))),
+            );
         }
     }
-    dirs.sort();
-    dirs
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 fn collect(root: &Path, path: &Path, files: &mut Vec<String>) {

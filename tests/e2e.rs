@@ -14,18 +14,24 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn xvlab(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xvlab"))
-        .args(args)
+    command(dir, args)
+        .env_remove("XVLAB_HOME")
+        .output()
+        .expect("run xvlab")
+}
+
+/// `xvlab ARGS` in `dir`, with the tests' build cache and the real QEMU.
+fn command(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xvlab"));
+    cmd.args(args)
         .current_dir(dir)
         .env(
             "XVLAB_CACHE",
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-cache"),
         )
-        .env_remove("XVLAB_HOME")
         .env_remove("XVLAB_QEMU")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run xvlab")
+        .env("NO_COLOR", "1");
+    cmd
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -324,4 +330,59 @@ fn diff_of_the_starter_against_the_solution_names_map_and_unmap_first() {
         human[..first_diff].contains("lazy: unmap: failed"),
         "{human}"
     );
+}
+
+#[test]
+fn a_lab_whose_starter_is_the_kernel_plus_a_patch_grades_and_inits_the_patched_kernel() {
+    if !qemu_available() {
+        return;
+    }
+    // The lazy lab, its starter made the reference kernel plus the
+    // reference solution: a student's copy starts with the solution's
+    // code, and graded as it is has full marks.
+    let home = tempfile::tempdir().unwrap();
+    for dir in ["labs", "grading", "reference-kernel"] {
+        common::copy_tree(&repo().join(dir), &home.path().join(dir));
+    }
+    let lab_toml = home.path().join("labs/lazy/lab.toml");
+    let definition = std::fs::read_to_string(&lab_toml).unwrap();
+    std::fs::write(
+        &lab_toml,
+        format!("{definition}\nstarter_patch = \"grading/lazy/solution.patch\"\n"),
+    )
+    .unwrap();
+    let with_home = |cwd: &std::path::Path, args: &[&str]| {
+        command(cwd, args)
+            .env("XVLAB_HOME", home.path())
+            .output()
+            .expect("run xvlab")
+    };
+    let solution = repo().join("grading/lazy/solution.patch");
+    let dir = tempfile::tempdir().unwrap();
+
+    let copy = dir.path().join("copy");
+    let out = with_home(dir.path(), &["init", "lazy", copy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let holds_solution = Command::new("git")
+        .args(["apply", "--check", "-R", solution.to_str().unwrap()])
+        .current_dir(&copy)
+        .status()
+        .unwrap();
+    assert!(
+        holds_solution.success(),
+        "the copy does not hold the solution"
+    );
+
+    let out = with_home(&copy, &["grade", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["score"], report["max_score"], "{report:#}");
+
+    // The solution is in the starter already: handed in again, it does
+    // not apply.
+    let out = with_home(
+        dir.path(),
+        &["grade", "lazy", "--patch", solution.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(106), "{}", text(&out.stderr));
 }

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 
 use std::io::Write as _;
-use xvlab::submission::patch;
+use xvlab::shared::patch;
 
 /// The paths `git apply --numstat -p<strip>` reports for `text`.
 fn git_paths(text: &[u8], strip: usize) -> Vec<String> {

@@ -9,7 +9,7 @@ use std::process::Command;
 use xvlab::lab::Lab;
 use xvlab::lab::assets::Assets;
 use xvlab::shared::exit;
-use xvlab::submission::patch::PatchError;
+use xvlab::shared::patch::PatchError;
 use xvlab::submission::{
     Change, ChangedFile, PatchInput, Prepared, Stage, Submission, SubmissionError,
 };

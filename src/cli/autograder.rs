@@ -114,27 +114,28 @@ pub fn bundle_cmd(assets: &Assets, args: &BundleArgs) -> Result<u8, Failure> {
         source_files(&source, path, &mut entries)?;
     }
     let rubric_path = lab.rubric_path();
-    for prefix in [
-        "reference-kernel".to_string(),
-        lab.folder(),
-        lab.grading.clone(),
-    ] {
+    // The lab's material: its starter tree, its folder, its grading
+    // directory and its starter patch (wherever lab.toml keeps it).
+    let mut shipped = std::collections::BTreeSet::new();
+    for prefix in [lab.starter.clone(), lab.folder(), lab.grading.clone()] {
         let listed = assets
             .list(&prefix)
             .map_err(|e| Failure::new(exit::BAD_LAB, format!("failed to {}", super::chain(&e))))?;
-        for path in listed {
-            if args.rubric.is_some() && path == rubric_path {
-                continue;
-            }
-            let bytes = assets.read(&path).map_err(|e| {
-                Failure::new(exit::BAD_LAB, format!("failed to {}", super::chain(&e)))
-            })?;
-            entries.push(Entry {
-                path: format!("xvlab/{path}"),
-                bytes: bytes.into_owned(),
-                executable: false,
-            });
+        shipped.extend(listed);
+    }
+    shipped.extend(lab.starter_patch.clone());
+    for path in shipped {
+        if args.rubric.is_some() && path == rubric_path {
+            continue;
         }
+        let bytes = assets
+            .read(&path)
+            .map_err(|e| Failure::new(exit::BAD_LAB, format!("failed to {}", super::chain(&e))))?;
+        entries.push(Entry {
+            path: format!("xvlab/{path}"),
+            bytes: bytes.into_owned(),
+            executable: false,
+        });
     }
     if let Some(file) = &args.rubric {
         let rubric = Rubric::load(file).map_err(rubric_failure)?;

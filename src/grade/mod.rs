@@ -98,6 +98,12 @@ pub enum GradeError {
     Deadline(#[from] DeadlineError),
     #[error("create a temporary directory")]
     TempDir(#[source] std::io::Error),
+    #[error("read `{}` of the prepared tree", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("copy `{}` out of the build cache", path.display())]
     Copy {
         path: PathBuf,
@@ -134,6 +140,7 @@ impl GradeError {
             | GradeError::Deadline(_)
             | GradeError::TempDir(_)
             | GradeError::Copy { .. }
+            | GradeError::Read { .. }
             | GradeError::Keep { .. } => exit::FAILURE,
         }
     }
@@ -356,7 +363,13 @@ pub async fn make_ready(
                 .prefix(&crate::shared::scratch::prefix("vm"))
                 .tempdir()
                 .map_err(GradeError::TempDir)?;
-            let readme = assets.read(&format!("{}/README.md", lab.starter))?;
+            // The starter's README (the prepared tree's: a starter patch
+            // may have changed it) is the image's, as xv6's is.
+            let readme_path = prepared.path().join("README.md");
+            let readme = std::fs::read(&readme_path).map_err(|source| GradeError::Read {
+                path: readme_path,
+                source,
+            })?;
             image::write_image(
                 &dir.path().join("fs.img"),
                 &readme,

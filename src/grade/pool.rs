@@ -312,7 +312,7 @@ impl Pool<'_> {
 
 /// The hash state of a lab's material — `lab.toml`, the rubric (its
 /// text, given), the reference solution, the reference durations (they set
-/// the deadlines), the starter tree with its test programs — and the test
+/// the deadlines), the starter tree with its test programs and the starter patch — and the test
 /// selection: what, besides the submission, decides a grading's result.
 pub fn material(
     assets: &Assets,
@@ -329,6 +329,7 @@ pub fn material(
         lab.durations_path(),
     ];
     let mut files = assets.list(&lab.starter)?;
+    files.extend(lab.starter_patch.clone());
     files.sort();
     for (file, required) in optional
         .into_iter()

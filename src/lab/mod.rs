@@ -10,7 +10,9 @@
 //! where its grading material is (`grading`), which paths of the kernel
 //! tree a submission may change and, optionally, how long a build may take
 //! (`build_timeout`) and which test programs go on the image
-//! (`test_programs`) ([`Lab`]). Every path of a lab's material is one of
+//! (`test_programs`) ([`Lab`]). Its starter is a tree of the material
+//! (`starter`), or that tree with a patch applied (`starter_patch`), so
+//! that a lab can start from another lab's kernel without a copy of it. Every path of a lab's material is one of
 //! [`Lab`]'s methods, so no other module knows where a lab keeps its files.
 //!
 //! Everything outside `editable` belongs to the grader: it is restored from
@@ -26,6 +28,7 @@ use serde::Deserialize;
 
 use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
+use crate::shared::patch::{ChangeKind, PatchError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -87,6 +90,20 @@ pub enum LabError {
         starter: String,
         known: String,
     },
+    #[error(
+        "load lab `{name}`: its starter patch `{patch}` (lab.toml's `starter_patch`) is not in {source_name}"
+    )]
+    NoStarterPatch {
+        name: String,
+        patch: String,
+        source_name: String,
+    },
+    #[error("load lab `{name}`: its starter patch (lab.toml's `starter_patch`) is not a patch")]
+    BadStarterPatch {
+        name: String,
+        #[source]
+        source: PatchError,
+    },
 }
 
 impl LabError {
@@ -104,6 +121,8 @@ struct LabFile {
     title: String,
     grading: String,
     starter: String,
+    #[serde(default)]
+    starter_patch: Option<String>,
     editable: Vec<String>,
     #[serde(default, with = "humantime_serde")]
     build_timeout: Option<std::time::Duration>,
@@ -127,6 +146,12 @@ pub struct Lab {
     /// e.g. `reference-kernel`): what a student copy starts from, what
     /// patches apply to, and where the grader's files are restored from.
     pub starter: String,
+    /// A patch of the material applied to the starter tree to make the
+    /// starter (`starter_patch`, e.g. `labs/cow/starter.patch`), so that a
+    /// lab can start from another lab's kernel, or the base kernel with a
+    /// lab's test programs added. `None`: the tree as it is. Every reader
+    /// of the starter reads it applied (`submission::starter`).
+    pub starter_patch: Option<String>,
     /// The editable patterns, as written.
     pub editable_patterns: Vec<String>,
     /// How long a build of a submission may take (`build_timeout`, e.g.
@@ -187,11 +212,12 @@ impl Lab {
                 source_name: assets.describe(),
             });
         }
+        let files = lab.starter_files(assets, files)?;
         // A misspelt test program would leave the image without it, and
         // every test of its sessions would fail as if the kernel could not
         // run it: say so now, as the lab's error.
         if let Some(tests) = &lab.test_programs {
-            let known = programs_of(&lab.starter, &files);
+            let known = programs_of(&files);
             if let Some(program) = tests.iter().find(|t| !known.contains(*t)) {
                 return Err(LabError::UnknownTestProgram {
                     name: name.to_string(),
@@ -239,16 +265,70 @@ impl Lab {
         })?;
         let grading = material_dir(name, "grading", &file.grading, "grading/lazy")?;
         let starter = material_dir(name, "starter", &file.starter, "reference-kernel")?;
+        let starter_patch = file
+            .starter_patch
+            .map(|patch| material_path(name, "starter_patch", &patch, "labs/cow/starter.patch"))
+            .transpose()?;
         Ok(Lab {
             name: file.name,
             title: file.title,
             grading,
             starter,
+            starter_patch,
             editable_patterns: file.editable,
             build_timeout: file.build_timeout,
             test_programs: file.test_programs,
             editable,
         })
+    }
+
+    /// The paths of the starter, relative to its tree, from the paths of
+    /// the starter tree's `files` in the material and what the starter
+    /// patch, if any, creates, deletes and renames: the patch is read (a
+    /// patch that is missing or does not parse stops the lab from loading)
+    /// but applied only where a submission is prepared.
+    fn starter_files(
+        &self,
+        assets: &Assets,
+        files: Vec<String>,
+    ) -> Result<std::collections::BTreeSet<String>, LabError> {
+        let prefix = format!("{}/", self.starter);
+        let mut paths: std::collections::BTreeSet<String> = files
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix))
+            .map(str::to_string)
+            .collect();
+        let Some(patch) = &self.starter_patch else {
+            return Ok(paths);
+        };
+        let bytes = assets.read(patch).map_err(|source| match source {
+            AssetError::NotFound { source_name, .. } => LabError::NoStarterPatch {
+                name: self.name.clone(),
+                patch: patch.clone(),
+                source_name,
+            },
+            source => LabError::Asset {
+                name: self.name.clone(),
+                source,
+            },
+        })?;
+        let parsed = crate::shared::patch::parse(patch, &bytes).map_err(|source| {
+            LabError::BadStarterPatch {
+                name: self.name.clone(),
+                source,
+            }
+        })?;
+        for change in parsed.patches.iter().flat_map(|p| &p.files) {
+            if let Some(old) = &change.old_path
+                && matches!(change.kind, ChangeKind::Delete | ChangeKind::Rename)
+            {
+                paths.remove(old);
+            }
+            if let Some(new) = &change.new_path {
+                paths.insert(new.clone());
+            }
+        }
+        Ok(paths)
     }
 
     /// May a submission change `path` (relative to the kernel tree,
@@ -325,29 +405,51 @@ fn folder(name: &str) -> String {
 /// lab.toml's `key`, a directory of the material: relative, without `.` or
 /// `..` (nothing outside the material is read), trailing `/` dropped.
 fn material_dir(name: &str, key: &str, value: &str, example: &str) -> Result<String, LabError> {
-    let dir = value.trim_end_matches('/');
-    if dir.is_empty()
-        || dir.starts_with('/')
-        || dir
+    material(
+        name,
+        key,
+        value.trim_end_matches('/'),
+        value,
+        "directory",
+        example,
+    )
+}
+
+/// lab.toml's `key`, a file of the material, by the same rule.
+fn material_path(name: &str, key: &str, value: &str, example: &str) -> Result<String, LabError> {
+    material(name, key, value, value, "file", example)
+}
+
+fn material(
+    name: &str,
+    key: &str,
+    path: &str,
+    value: &str,
+    what: &str,
+    example: &str,
+) -> Result<String, LabError> {
+    if path.is_empty()
+        || path.starts_with('/')
+        || path
             .split('/')
             .any(|part| part.is_empty() || part == "." || part == "..")
     {
         return Err(LabError::Parse {
             name: name.to_string(),
             message: format!(
-                "`{key}` is `{value}`: name a directory of the material, \
+                "`{key}` is `{value}`: name a {what} of the material, \
                  relative and without `.` or `..` (for example `{example}`)"
             ),
         });
     }
-    Ok(dir.to_string())
+    Ok(path.to_string())
 }
 
-/// The user programs of the starter tree `starter`, from the paths of its
-/// `files` ([`crate::shared::layout`]).
-fn programs_of(starter: &str, files: &[String]) -> std::collections::BTreeSet<String> {
+/// The user programs of a starter, from its `files` (relative to its
+/// tree; [`crate::shared::layout`]).
+fn programs_of(files: &std::collections::BTreeSet<String>) -> std::collections::BTreeSet<String> {
     use crate::shared::layout;
-    let bin = format!("{starter}/{}/", layout::BIN_DIR);
+    let bin = format!("{}/", layout::BIN_DIR);
     files
         .iter()
         .filter_map(|f| f.strip_prefix(&bin))
@@ -609,5 +711,86 @@ mod tests {
         lab_toml("\"lazytests\", \"usertests\"");
         let lab = Lab::load(&assets, "x").unwrap();
         assert_eq!(lab.test_programs.unwrap(), ["lazytests", "usertests"]);
+    }
+
+    /// A home with lab `x` whose starter is tree `k` (one program, `ls`)
+    /// plus the patch `labs/x/starter.patch` holding `patch`.
+    fn home_with_starter_patch(test_programs: &str, patch: Option<&str>) -> tempfile::TempDir {
+        let home = home(&format!(
+            "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\n\
+             starter_patch = \"labs/x/starter.patch\"\neditable = []\n\
+             test_programs = [{test_programs}]\n"
+        ));
+        std::fs::create_dir_all(home.path().join("k/user/src/bin")).unwrap();
+        std::fs::write(home.path().join("k/user/src/bin/ls.rs"), "fn main() {}\n").unwrap();
+        if let Some(patch) = patch {
+            std::fs::write(home.path().join("labs/x/starter.patch"), patch).unwrap();
+        }
+        home
+    }
+
+    const ADDS_COWTEST_REMOVES_LS: &str = "\
+diff --git a/user/src/bin/cowtest.rs b/user/src/bin/cowtest.rs
+new file mode 100644
+--- /dev/null
++++ b/user/src/bin/cowtest.rs
+@@ -0,0 +1 @@
++fn main() {}
+diff --git a/user/src/bin/ls.rs b/user/src/bin/ls.rs
+deleted file mode 100644
+--- a/user/src/bin/ls.rs
++++ /dev/null
+@@ -1 +0,0 @@
+-fn main() {}
+";
+
+    #[test]
+    fn the_programs_of_a_starter_are_those_after_its_starter_patch() {
+        let home = home_with_starter_patch("\"cowtest\"", Some(ADDS_COWTEST_REMOVES_LS));
+        let assets = Assets::Dir(home.path().to_path_buf());
+        let lab = Lab::load(&assets, "x").unwrap();
+        assert_eq!(lab.starter_patch.as_deref(), Some("labs/x/starter.patch"));
+
+        let home = home_with_starter_patch("\"ls\"", Some(ADDS_COWTEST_REMOVES_LS));
+        let err = Lab::load(&Assets::Dir(home.path().to_path_buf()), "x").unwrap_err();
+        assert!(matches!(err, LabError::UnknownTestProgram { .. }), "{err}");
+        assert!(err.to_string().contains("(its programs: cowtest)"), "{err}");
+    }
+
+    #[test]
+    fn a_starter_patch_that_is_missing_or_not_a_patch_stops_the_lab_from_loading() {
+        let home = home_with_starter_patch("", None);
+        let assets = Assets::Dir(home.path().to_path_buf());
+        let err = Lab::load(&assets, "x").unwrap_err();
+        assert!(matches!(err, LabError::NoStarterPatch { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "load lab `x`: its starter patch `labs/x/starter.patch` (lab.toml's \
+                 `starter_patch`) is not in {}",
+                assets.describe()
+            )
+        );
+        assert_eq!(err.exit_code(), exit::BAD_LAB);
+
+        let home = home_with_starter_patch("", Some("just some words\n"));
+        let err = Lab::load(&Assets::Dir(home.path().to_path_buf()), "x").unwrap_err();
+        assert!(matches!(err, LabError::BadStarterPatch { .. }), "{err}");
+        assert_eq!(err.exit_code(), exit::BAD_LAB);
+    }
+
+    #[test]
+    fn a_starter_patch_must_stay_inside_the_material() {
+        for bad in ["/etc/p.patch", "../p.patch", "labs/../../p.patch", ""] {
+            let text = format!(
+                "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\n\
+                 starter_patch = \"{bad}\"\neditable = []\n"
+            );
+            let err = Lab::parse("x", &text).unwrap_err();
+            assert!(
+                err.to_string().contains("name a file of the material"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

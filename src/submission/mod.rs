@@ -26,7 +26,7 @@
 //! Either way it ends with a sweep that makes every grader-owned file the
 //! pristine one again and removes anything that is not a regular file — a
 //! second line of defence should git ever read a patch differently from
-//! [`crate::submission::patch`] — and then audits every changed Rust file
+//! [`crate::shared::patch`] — and then audits every changed Rust file
 //! ([`crate::submission::audit::host_reads`]): a construct that would read the grading
 //! machine's files or environment at build time refuses the submission
 //! before anything is built. The [`tempfile::TempDir`] inside [`Prepared`]
@@ -44,13 +44,12 @@
 
 pub mod audit;
 pub mod git;
-pub mod patch;
 pub mod programs;
+pub mod starter;
 pub mod student;
 pub mod worktree;
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
@@ -58,9 +57,10 @@ use tempfile::TempDir;
 use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
+use crate::shared::patch::{self, ChangeKind, FileChange, Patch, PatchError, escape};
 use crate::submission::audit::{Finding, ReviewFlag, Vocabulary};
 use crate::submission::git::{Git, GitError};
-use crate::submission::patch::{ChangeKind, FileChange, Patch, PatchError, escape};
+use crate::submission::starter::{Pristine, StarterError};
 use crate::submission::worktree::{EntryKind, is_scaffolding, walk};
 
 /// At most this many notes about ignored files are listed one by one.
@@ -150,6 +150,10 @@ pub enum SubmissionError {
     /// The pristine tree could not be read from xvlab's assets.
     #[error(transparent)]
     Assets(#[from] AssetError),
+    /// The lab's starter could not be made: its starter patch does not
+    /// apply, or the tree could not be written or read back.
+    #[error(transparent)]
+    Starter(#[from] StarterError),
     /// A student program (`run`/`qemu`/`build` only) cannot be one: a bad
     /// name, a grader program's name, or a binary that is not RISC-V.
     #[error("{message}")]
@@ -175,6 +179,7 @@ impl SubmissionError {
             SubmissionError::Unreadable { .. } => exit::PATCH_UNREADABLE,
             SubmissionError::GitMissing => exit::MISSING_TOOL,
             SubmissionError::Program { .. } => exit::USAGE,
+            SubmissionError::Starter(e) => e.exit_code(),
             SubmissionError::NotAKernelTree { .. }
             | SubmissionError::UnreadableTree { .. }
             | SubmissionError::Io { .. }
@@ -201,7 +206,8 @@ impl SubmissionError {
             SubmissionError::SourceRefused { .. } => Stage::Audit,
             SubmissionError::GitMissing
             | SubmissionError::Io { .. }
-            | SubmissionError::Assets(_) => {
+            | SubmissionError::Assets(_)
+            | SubmissionError::Starter(_) => {
                 return None;
             }
         };
@@ -255,7 +261,9 @@ pub struct Refusal {
     pub exit_code: u8,
 }
 
-fn io_error(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> SubmissionError {
+pub(crate) fn io_error(
+    action: impl Into<String>,
+) -> impl FnOnce(std::io::Error) -> SubmissionError {
     let action = action.into();
     move |source| SubmissionError::Io { action, source }
 }
@@ -464,7 +472,7 @@ impl Submission {
         lab: &Lab,
         parent: &Path,
     ) -> Result<Prepared, SubmissionError> {
-        let pristine = Pristine::load(assets, lab)?;
+        let pristine = Pristine::load(assets, lab, parent)?;
         let mut prepared = match self {
             Submission::Starter => Prepared {
                 dir: pristine.write_to_temp(parent)?,
@@ -489,58 +497,7 @@ impl Submission {
     }
 }
 
-/// The starter kernel tree, in memory: relative path → contents.
-struct Pristine {
-    files: BTreeMap<String, Cow<'static, [u8]>>,
-}
-
-impl Pristine {
-    fn load(assets: &Assets, lab: &Lab) -> Result<Pristine, SubmissionError> {
-        let mut files = BTreeMap::new();
-        for path in assets.list(&lab.starter)? {
-            let bytes = assets.read(&path)?;
-            let rel = path[lab.starter.len() + 1..].to_string();
-            files.insert(rel, bytes);
-        }
-        Ok(Pristine { files })
-    }
-
-    /// A fresh temporary directory under `parent` holding the tree.
-    fn write_to_temp(&self, parent: &Path) -> Result<TempDir, SubmissionError> {
-        let dir = tempfile::Builder::new()
-            .prefix(&crate::shared::scratch::prefix("submission"))
-            .tempdir_in(parent)
-            .map_err(io_error(format!(
-                "create a directory in `{}`",
-                parent.display()
-            )))?;
-        for rel in self.files.keys() {
-            self.restore(dir.path(), rel)?;
-        }
-        Ok(dir)
-    }
-
-    /// Write the pristine `rel` into the tree at `root`, or remove it there
-    /// if the starter has no such file.
-    fn restore(&self, root: &Path, rel: &str) -> Result<(), SubmissionError> {
-        let target = root.join(rel);
-        match self.files.get(rel) {
-            Some(bytes) => write_file(&target, bytes),
-            None => remove_file(&target),
-        }
-    }
-
-    /// Is `rel` a directory of the starter tree?
-    fn has_dir(&self, rel: &str) -> bool {
-        let prefix = format!("{rel}/");
-        self.files
-            .range(prefix.clone()..)
-            .next()
-            .is_some_and(|(p, _)| p.starts_with(&prefix))
-    }
-}
-
-fn write_file(target: &Path, bytes: &[u8]) -> Result<(), SubmissionError> {
+pub(crate) fn write_file(target: &Path, bytes: &[u8]) -> Result<(), SubmissionError> {
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent)
             .map_err(io_error(format!("create `{}`", parent.display())))?;
@@ -553,7 +510,7 @@ fn write_file(target: &Path, bytes: &[u8]) -> Result<(), SubmissionError> {
     std::fs::write(target, bytes).map_err(io_error(format!("write `{}`", target.display())))
 }
 
-fn remove_file(target: &Path) -> Result<(), SubmissionError> {
+pub(crate) fn remove_file(target: &Path) -> Result<(), SubmissionError> {
     match std::fs::symlink_metadata(target) {
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(target)
             .map_err(io_error(format!("remove `{}`", target.display()))),
@@ -615,9 +572,9 @@ fn editable_hint(lab: &Lab) -> String {
 // Patches
 
 /// A patch with its place in the submission.
-struct Numbered {
-    label: String,
-    patch: Patch,
+pub(crate) struct Numbered {
+    pub(crate) label: String,
+    pub(crate) patch: Patch,
 }
 
 fn prepare_patches(
@@ -799,7 +756,7 @@ fn check_change(lab: &Lab, label: &str, change: &FileChange) -> Result<(), Submi
 }
 
 /// Apply one patch in `dir`; `position` is its index in the submission.
-fn apply(dir: &Path, n: &Numbered, position: usize) -> Result<(), SubmissionError> {
+pub(crate) fn apply(dir: &Path, n: &Numbered, position: usize) -> Result<(), SubmissionError> {
     let output = Git::outside_repository(dir)
         .args([
             "apply".to_string(),

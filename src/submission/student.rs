@@ -31,8 +31,9 @@ use serde::Deserialize;
 use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
+use crate::shared::patch::escape;
 use crate::submission::git::{self, Git, GitError};
-use crate::submission::patch::escape;
+use crate::submission::starter::{Pristine, StarterError};
 use crate::submission::worktree::{
     self, COPY_README, EntryKind, HANDOUT, MARKER, default_pack_name, is_scaffolding,
 };
@@ -88,6 +89,8 @@ pub enum StudentError {
     },
     #[error(transparent)]
     Assets(#[from] AssetError),
+    #[error(transparent)]
+    Starter(#[from] StarterError),
 }
 
 impl StudentError {
@@ -96,6 +99,7 @@ impl StudentError {
         match self {
             StudentError::NoChanges { .. } | StudentError::NotACopy { .. } => exit::NOTHING_TO_PACK,
             StudentError::GitMissing => exit::MISSING_TOOL,
+            StudentError::Starter(e) => e.exit_code(),
             _ => exit::FAILURE,
         }
     }
@@ -206,7 +210,15 @@ fn copy_readme(lab: &Lab) -> String {
 
 /// Write the copy's files and make the starter commit.
 fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
-    assets.extract(&lab.starter, root)?;
+    let starter = Pristine::load(assets, lab, &std::env::temp_dir())?;
+    for (rel, bytes) in starter.files() {
+        let target = root.join(rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io_error(format!("create `{}`", parent.display())))?;
+        }
+        write(&target, bytes)?;
+    }
     match assets.read(&lab.handout_path()) {
         Ok(handout) => write(&root.join(HANDOUT), &handout)?,
         // The lab has no handout (yet): the copy is still usable.

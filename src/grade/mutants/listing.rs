@@ -266,7 +266,7 @@ pub(crate) mod tests {
         );
         assert!(!patch.contains("+++ replace"));
         // The grader's own patch reader takes it and sees the one file.
-        let parsed = crate::submission::patch::parse("m.patch", patch.as_bytes()).unwrap();
+        let parsed = crate::shared::patch::parse("m.patch", patch.as_bytes()).unwrap();
         let paths: Vec<&str> = parsed.patches[0].files[0].paths().collect();
         assert!(paths.contains(&"kernel/src/trap.rs"), "{paths:?}");
     }
