@@ -1781,6 +1781,59 @@ fn shards_of_the_ci_and_slurm_examples_merge_into_the_unsharded_gradebook_byte_f
         read(&ci.join("out/class/summary.json")),
         read(&whole.join("summary.json"))
     );
+    // The class's JUnit file and index page, as the unsharded run's but
+    // for the timings (each student's grading took its own time) and the
+    // hand-ins' paths (the workflow names the class `submissions/`).
+    let timeless = |text: String| {
+        let text = regex::Regex::new(r#"time="[0-9.]+""#)
+            .unwrap()
+            .replace_all(&text, "time=\"\"")
+            .into_owned();
+        regex::Regex::new(r"[0-9]+(\.[0-9]+)? ?s\b")
+            .unwrap()
+            .replace_all(&text, "S")
+            .into_owned()
+    };
+    for file in ["junit.xml", "index.html"] {
+        let merged = read(&ci.join("out/class").join(file));
+        let unsharded =
+            read(&whole.join(file)).replace(&format!("{}/", class.display()), "submissions/");
+        assert_eq!(timeless(merged.clone()), timeless(unsharded), "{file}");
+        for id in ["alice", "bob"] {
+            assert!(merged.contains(id), "{file} lacks {id}: {merged}");
+        }
+    }
+
+    // A shard without a student's report (written by an older xvlab) is
+    // refused before anything is written, saying what to do.
+    let (old, model) = (1..=3)
+        .map(|k| ci.join(format!("out/shard-{k}")))
+        .find_map(|shard| {
+            let student = std::fs::read_dir(shard.join("students"))
+                .ok()?
+                .next()?
+                .ok()?;
+            Some((shard, student.path().join("model.json")))
+        })
+        .expect("a shard with a student");
+    std::fs::remove_file(&model).unwrap();
+    let merged = dir.path().join("merged-old");
+    let mut run =
+        Run::new(&home, "shell").args(&["merge", merged.to_str().unwrap(), old.to_str().unwrap()]);
+    run.cmd.current_dir(&ci);
+    let (o, _) = run.output();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("model.json cannot be read"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("grade the shard again"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!merged.join("gradebook.csv").exists());
 
     // Slurm: the job script itself, as each array task runs it.
     let slurm = dir.path().join("slurm");

@@ -26,6 +26,8 @@
 //!                              without the diffs against the reference
 //!                              solution, which would need its VMs: the page
 //!                              says so)
+//! OUT/students/ID/model.json   the report in xvlab's own model (serde's),
+//!                              which `merge` reads
 //! OUT/students/ID/grading/     with --transcripts: what `grade --keep` keeps
 //! OUT/kept/KEY.json            the kept results
 //! ```
@@ -36,9 +38,11 @@
 //! (this shard's, with `--partition`): the folder of a student no longer in
 //! the roster is removed when the run starts ([`Batch::removed`]), as the
 //! gradebook, summary, JUnit file and index list only this run's students.
-//! `merge` writes `gradebook.csv` and `summary.json` of the merged shards
-//! and copies their students' folders; its `junit.xml` and `index.html`
-//! are not written (they need the reports, which merge does not read).
+//! `merge` writes `gradebook.csv` and `summary.json` of the merged shards,
+//! copies their students' folders, and writes `junit.xml` and
+//! `index.html` from each student's `model.json` (every student of a run
+//! has one, a grader fault too, which the kept results do not hold): the
+//! same files an unsharded run writes.
 //!
 //! A further per-class file of the rows is one more `write` in
 //! [`write_class_files`]; one of the reports, in [`write_report_files`].
@@ -383,6 +387,7 @@ pub async fn run(
                 graded.report.submission = student.submission.describe();
                 let dir = student_dir(&options.output, &student.id);
                 if let Err(e) = write(&dir.join("report.json"), &json::render(&graded.report))
+                    .and_then(|()| write(&dir.join(MODEL), &model_json(&graded.report)))
                     .and_then(|()| {
                         write(
                             &dir.join("results.json"),
@@ -535,11 +540,35 @@ fn kept(report: Report, consoles: &Consoles, retried: Option<String>) -> Graded 
     }
 }
 
+/// A student's report in xvlab's own model, in their folder: what `merge`
+/// renders the class's `junit.xml` and `index.html` from.
+const MODEL: &str = "model.json";
+
+fn model_json(report: &Report) -> String {
+    serde_json::to_string(report).expect("a report serialises") + "\n"
+}
+
+/// The report of student `id` of `shard`, from their `model.json`.
+fn read_model(shard: &Path, id: &str) -> Result<Report, ClassError> {
+    let path = student_dir(shard, id).join(MODEL);
+    let bad = |why: String| ClassError::Shard {
+        path: shard.to_path_buf(),
+        message: format!(
+            "students/{id}/{MODEL} {why}: grade the shard again with this xvlab (its kept \
+             results make that quick), then merge"
+        ),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("is not a report ({e})")))
+}
+
 /// Merge shards' output folders into `output`: their students' folders
-/// and kept results copied, one gradebook of all their rows written.
-/// Shards must be of one lab material and share no student.
+/// and kept results copied, one gradebook of all their rows written, and
+/// the class's `junit.xml` and `index.html` rendered from the students'
+/// reports. Shards must be of one lab material and share no student.
 pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<Gradebook, ClassError> {
     let mut rows: Vec<Row> = Vec::new();
+    let mut reports: Vec<(String, Report)> = Vec::new();
     let mut first: Option<(String, String)> = None;
     for shard in shards {
         let summary = shard.join("summary.json");
@@ -569,14 +598,22 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<Gradebook, ClassError>
                     path: shard.clone(),
                 });
             }
-            copy_dir(&student_dir(shard, &row.id), &student_dir(output, &row.id))?;
+            reports.push((row.id.clone(), read_model(shard, &row.id)?));
             rows.push(row);
+        }
+    }
+    // Everything is read before anything is written: a shard missing a
+    // report leaves OUT as it was.
+    for shard in shards {
+        for (id, _) in &reports {
+            copy_dir(&student_dir(shard, id), &student_dir(output, id))?;
         }
         copy_dir(&shard.join("kept"), &output.join("kept"))?;
     }
     let (lab, material) = first.unwrap_or_default();
     let book = Gradebook::new(&lab, &material, rows);
     write_class_files(output, &book)?;
+    write_report_files(output, &lab, reports)?;
     Ok(book)
 }
 
