@@ -3,8 +3,8 @@
 # integration tests (including end-to-end grading under QEMU), the kernel's
 # host-side unit tests, and the lab self-test that grades the starter, the
 # reference solution and every known-bad submission against their expected
-# results, for both labs (lazy and cow), and the mutation analysis of the
-# lazy rubric (`xvlab mutants lazy`).
+# results, for both labs (lazy and cow), and the mutation analysis of both
+# rubrics (`xvlab mutants lazy`, `xvlab mutants cow`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
@@ -36,3 +36,4 @@ cargo build --release --locked --quiet
 
 step "mutation analysis (every mutant of the solution killed or listed equivalent)"
 ./target/release/xvlab mutants lazy
+./target/release/xvlab mutants cow
