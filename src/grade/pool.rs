@@ -312,8 +312,9 @@ impl Pool<'_> {
 
 /// The hash state of a lab's material — `lab.toml`, the rubric (its
 /// text, given), the reference solution, the reference durations (they set
-/// the deadlines), the starter tree with its test programs and the starter patch — and the test
-/// selection: what, besides the submission, decides a grading's result.
+/// the deadlines), the starter tree with its test programs and the starter
+/// patch — and the test selection: what, besides the submission, decides a
+/// grading's result.
 pub fn material(
     assets: &Assets,
     lab: &Lab,

@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
-use crate::shared::patch::{ChangeKind, PatchError};
+use crate::shared::patch::PatchError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -318,15 +318,8 @@ impl Lab {
                 source,
             }
         })?;
-        for change in parsed.patches.iter().flat_map(|p| &p.files) {
-            if let Some(old) = &change.old_path
-                && matches!(change.kind, ChangeKind::Delete | ChangeKind::Rename)
-            {
-                paths.remove(old);
-            }
-            if let Some(new) = &change.new_path {
-                paths.insert(new.clone());
-            }
+        for p in &parsed.patches {
+            p.update_paths(&mut paths);
         }
         Ok(paths)
     }

@@ -140,6 +140,22 @@ impl Patch {
         &self.text
     }
 
+    /// Make `paths`, the files of a tree, those of the tree after this
+    /// patch: what it deletes or renames away goes, what it creates,
+    /// copies or renames to comes.
+    pub fn update_paths(&self, paths: &mut std::collections::BTreeSet<String>) {
+        for change in &self.files {
+            if let Some(old) = &change.old_path
+                && matches!(change.kind, ChangeKind::Delete | ChangeKind::Rename)
+            {
+                paths.remove(old);
+            }
+            if let Some(new) = &change.new_path {
+                paths.insert(new.clone());
+            }
+        }
+    }
+
     /// Resolve the file names again for another `-p` level.
     pub fn restrip(&mut self, strip: usize, name: &str) -> Result<(), PatchError> {
         self.files = self

@@ -612,16 +612,7 @@ fn prepare_patches(
                 )
             };
             choose_strip(&mut patch, &file.name, &existing);
-            for change in &patch.files {
-                if let Some(old) = &change.old_path
-                    && matches!(change.kind, ChangeKind::Delete | ChangeKind::Rename)
-                {
-                    existing.remove(old);
-                }
-                if let Some(new) = &change.new_path {
-                    existing.insert(new.clone());
-                }
-            }
+            patch.update_paths(&mut existing);
             numbered.push(Numbered { label, patch });
         }
     }

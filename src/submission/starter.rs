@@ -6,7 +6,7 @@
 //! patch is the same to all of them as a lab with a tree of its own.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use tempfile::TempDir;
@@ -14,7 +14,7 @@ use tempfile::TempDir;
 use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
-use crate::shared::patch::{self, ChangeKind, PatchError};
+use crate::shared::patch::{self, PatchError};
 use crate::submission::{Numbered, SubmissionError, apply, io_error, remove_file, write_file};
 
 /// Why the lab's starter cannot be made. None of these is the
@@ -103,20 +103,9 @@ impl Pristine {
         })?;
         let io = |e: SubmissionError| StarterError::Io(Box::new(e));
         let dir: TempDir = self.write_to_temp(parent).map_err(io)?;
-        let mut paths: Vec<String> = self.files.into_keys().collect();
+        let mut paths: BTreeSet<String> = self.files.into_keys().collect();
         for (position, p) in parsed.patches.into_iter().enumerate() {
-            for change in &p.files {
-                if let Some(old) = &change.old_path
-                    && matches!(change.kind, ChangeKind::Delete | ChangeKind::Rename)
-                {
-                    paths.retain(|f| f != old);
-                }
-                if let Some(new) = &change.new_path
-                    && !paths.contains(new)
-                {
-                    paths.push(new.clone());
-                }
-            }
+            p.update_paths(&mut paths);
             let numbered = Numbered {
                 label: format!("patch {}", position + 1),
                 patch: p,
@@ -144,7 +133,8 @@ impl Pristine {
     }
 
     /// Every file of the starter: relative path and contents, sorted.
-    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    #[cfg(test)]
+    fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.files.iter().map(|(p, b)| (p.as_str(), &b[..]))
     }
 
@@ -157,10 +147,16 @@ impl Pristine {
                 "create a directory in `{}`",
                 parent.display()
             )))?;
-        for rel in self.files.keys() {
-            self.restore(dir.path(), rel)?;
-        }
+        self.write_into(dir.path())?;
         Ok(dir)
+    }
+
+    /// Write every file of the tree into `root`.
+    pub fn write_into(&self, root: &Path) -> Result<(), SubmissionError> {
+        for rel in self.files.keys() {
+            self.restore(root, rel)?;
+        }
+        Ok(())
     }
 
     /// Write the pristine `rel` into the tree at `root`, or remove it there

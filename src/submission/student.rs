@@ -210,15 +210,9 @@ fn copy_readme(lab: &Lab) -> String {
 
 /// Write the copy's files and make the starter commit.
 fn fill(assets: &Assets, lab: &Lab, root: &Path) -> Result<(), StudentError> {
-    let starter = Pristine::load(assets, lab, &std::env::temp_dir())?;
-    for (rel, bytes) in starter.files() {
-        let target = root.join(rel);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(io_error(format!("create `{}`", parent.display())))?;
-        }
-        write(&target, bytes)?;
-    }
+    Pristine::load(assets, lab, &std::env::temp_dir())?
+        .write_into(root)
+        .map_err(|e| StarterError::Io(Box::new(e)))?;
     match assets.read(&lab.handout_path()) {
         Ok(handout) => write(&root.join(HANDOUT), &handout)?,
         // The lab has no handout (yet): the copy is still usable.

@@ -569,6 +569,7 @@ fn read_model(shard: &Path, id: &str) -> Result<Report, ClassError> {
 pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<Gradebook, ClassError> {
     let mut rows: Vec<Row> = Vec::new();
     let mut reports: Vec<(String, Report)> = Vec::new();
+    let mut sources: Vec<(&Path, String)> = Vec::new();
     let mut first: Option<(String, String)> = None;
     for shard in shards {
         let summary = shard.join("summary.json");
@@ -599,15 +600,16 @@ pub fn merge(output: &Path, shards: &[PathBuf]) -> Result<Gradebook, ClassError>
                 });
             }
             reports.push((row.id.clone(), read_model(shard, &row.id)?));
+            sources.push((shard, row.id.clone()));
             rows.push(row);
         }
     }
     // Everything is read before anything is written: a shard missing a
     // report leaves OUT as it was.
+    for (shard, id) in &sources {
+        copy_dir(&student_dir(shard, id), &student_dir(output, id))?;
+    }
     for shard in shards {
-        for (id, _) in &reports {
-            copy_dir(&student_dir(shard, id), &student_dir(output, id))?;
-        }
         copy_dir(&shard.join("kept"), &output.join("kept"))?;
     }
     let (lab, material) = first.unwrap_or_default();
