@@ -94,9 +94,14 @@ pub enum Command {
     /// one pool of VMs, into a gradebook; resumable.
     GradeAll(GradeAllArgs),
     /// Merge the output folders of `grade-all --partition` shards into one
-    /// gradebook.
+    /// gradebook, JUnit file and index page: byte for byte those one
+    /// unsharded run writes of the same results. Refuses shards of
+    /// different lab material or that share a student (exit 2), and a
+    /// shard whose students have no model.json (graded by an older xvlab:
+    /// grade it again), before anything is written (exit 1).
     Merge {
-        /// The folder to write (the merged gradebook and students).
+        /// The folder to write (the merged gradebook, summary, junit.xml,
+        /// index.html and students).
         output: PathBuf,
         /// The shards' output folders.
         #[arg(required = true)]

@@ -41,8 +41,12 @@
 //! `merge` writes `gradebook.csv` and `summary.json` of the merged shards,
 //! copies their students' folders, and writes `junit.xml` and
 //! `index.html` from each student's `model.json` (every student of a run
-//! has one, a grader fault too, which the kept results do not hold): the
-//! same files an unsharded run writes.
+//! has one, a grader fault too, which the kept results do not hold), with
+//! the code `run` writes them with ([`write_report_files`]). Each
+//! student's suite and row are rendered from the report their shard
+//! wrote, timings included, so the merged files are byte for byte those
+//! an unsharded run writes of the same results; an unsharded run that
+//! grades the class again differs only in its own timings.
 //!
 //! A further per-class file of the rows is one more `write` in
 //! [`write_class_files`]; one of the reports, in [`write_report_files`].
@@ -380,8 +384,6 @@ pub async fn run(
             |finished| {
                 let student = finished.item.item;
                 let mut graded = finished.kept.value;
-                // Identical hand-ins share one grading: its report names
-                // whichever was graded, and must name this one.
                 // Identical hand-ins share one grading, which names
                 // whichever was graded; each report names its own.
                 graded.report.submission = student.submission.describe();
@@ -645,6 +647,146 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), ClassError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::tests::{faulted_report, not_built_report, perfect_report, refused_report};
+
+    /// The class of the merge tests: shard 1 holds alice and carol (whose
+    /// grading hit a grader fault), shard 2 bob (refused) and dave (not
+    /// built).
+    fn class_reports() -> [Vec<(String, Report)>; 2] {
+        let named = |id: &str, report: Report| (id.to_string(), report);
+        [
+            vec![
+                named("carol", faulted_report()),
+                named("alice", perfect_report()),
+            ],
+            vec![
+                named("dave", not_built_report()),
+                named("bob", refused_report()),
+            ],
+        ]
+    }
+
+    /// A shard's output folder as `run` writes it, from fabricated reports.
+    fn write_shard(output: &Path, lab: &str, reports: &[(String, Report)]) {
+        let rows = reports
+            .iter()
+            .map(|(id, report)| Row {
+                id: id.clone(),
+                name: String::new(),
+                email: String::new(),
+                sid: String::new(),
+                marks: Marks::of(report),
+            })
+            .collect();
+        for (id, report) in reports {
+            let dir = student_dir(output, id);
+            write(&dir.join(MODEL), &model_json(report)).unwrap();
+            write(&dir.join("report.html"), &format!("the page of {id}\n")).unwrap();
+        }
+        write_class_files(output, &Gradebook::new(lab, "material-1", rows)).unwrap();
+        write_report_files(output, lab, reports.to_vec()).unwrap();
+    }
+
+    /// The two shards of [`class_reports`], in `dir` (`shard-1`, `shard-2`).
+    fn write_shards(dir: &Path) -> [PathBuf; 2] {
+        let lab = perfect_report().lab;
+        let [first, second] = class_reports();
+        let (one, two) = (dir.join("shard-1"), dir.join("shard-2"));
+        write_shard(&one, &lab, &first);
+        write_shard(&two, &lab, &second);
+        [one, two]
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The merged `junit.xml` and `index.html` are byte for byte those of
+    /// one run of the whole class with the same results, timings too (each
+    /// student's suite is rendered from the report their shard wrote), a
+    /// grader fault's suite included though no kept result holds it.
+    #[test]
+    fn merged_shards_give_the_junit_file_and_index_of_one_unsharded_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = perfect_report().lab;
+        let shards = write_shards(dir.path());
+        let whole = dir.path().join("whole");
+        write_report_files(&whole, &lab, class_reports().concat()).unwrap();
+
+        let out = dir.path().join("out");
+        let book = merge(&out, &shards).unwrap();
+        let ids: Vec<&str> = book.students.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["alice", "bob", "carol", "dave"]);
+        for file in ["junit.xml", "index.html"] {
+            assert_eq!(read(&out.join(file)), read(&whole.join(file)), "{file}");
+        }
+
+        // One suite per student of all shards, sorted by id; the grader
+        // fault's cases are errors.
+        let xml = read(&out.join("junit.xml"));
+        let suites: Vec<&str> = xml
+            .split("<testsuite name=\"")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        assert_eq!(suites, ids, "{xml}");
+        let carol = xml.split("<testsuite name=\"carol\"").nth(1).unwrap();
+        let carol = &carol[..carol.find("</testsuite>").unwrap()];
+        assert!(
+            carol.contains("<error ") && carol.contains("type=\"grader_fault\""),
+            "{carol}"
+        );
+
+        // The index links every student's page, which was copied.
+        let index = read(&out.join("index.html"));
+        for id in ids {
+            let page = format!("students/{id}/report.html");
+            assert!(
+                index.contains(&format!("href=\"{page}\"")),
+                "{page}: {index}"
+            );
+            assert_eq!(read(&out.join(&page)), format!("the page of {id}\n"));
+        }
+    }
+
+    /// A shard written by an xvlab that kept no `model.json` is refused,
+    /// saying what to do, and OUT is left as it was.
+    #[test]
+    fn a_shard_without_a_students_model_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let [one, two] = write_shards(dir.path());
+        std::fs::remove_file(student_dir(&two, "dave").join(MODEL)).unwrap();
+
+        let out = dir.path().join("out");
+        let err = merge(&out, &[one, two.clone()]).unwrap_err();
+        assert_eq!(err.exit_code(), exit::FAILURE);
+        let text = err.to_string();
+        assert!(text.contains(&two.display().to_string()), "{text}");
+        assert!(
+            text.contains("students/dave/model.json cannot be read"),
+            "{text}"
+        );
+        assert!(text.contains("grade the shard again"), "{text}");
+        assert!(!out.exists(), "nothing is written");
+    }
+
+    /// Each student's folder comes from their own shard: a folder of the
+    /// same id left in another shard is not mixed into it.
+    #[test]
+    fn a_students_folder_is_copied_from_their_own_shard_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let [one, two] = write_shards(dir.path());
+        // A leftover of bob in shard one, whose roster does not hold him.
+        write(&student_dir(&one, "bob").join("stale.txt"), "old\n").unwrap();
+
+        let out = dir.path().join("out");
+        merge(&out, &[one, two]).unwrap();
+        assert!(!student_dir(&out, "bob").join("stale.txt").exists());
+        assert_eq!(
+            read(&student_dir(&out, "bob").join("report.html")),
+            "the page of bob\n"
+        );
+    }
 
     /// An id from a file name with a space, `#` or `?` still links to its
     /// own folder from the index page.
