@@ -123,7 +123,7 @@ pub fn bundle_cmd(assets: &Assets, args: &BundleArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::new(exit::BAD_LAB, format!("failed to {}", super::chain(&e))))?;
         shipped.extend(listed);
     }
-    shipped.extend(lab.starter_patch.clone());
+    shipped.extend(lab.starter_patch.as_ref().map(|p| p.path.clone()));
     for path in shipped {
         if args.rubric.is_some() && path == rubric_path {
             continue;

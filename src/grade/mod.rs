@@ -1023,13 +1023,15 @@ mod tests {
             "name = \"cow\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\neditable = []\n\
              test_programs = [\"cowtest\", \"usertests\"]\n",
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(names(&cow), ["sh", "cowtest", "usertests"]);
         let all = Lab::parse(
             "x",
             "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\neditable = []\n",
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(names(&all), ["sh", "cowtest", "lazytests", "usertests"]);
     }
 

@@ -330,13 +330,19 @@ pub fn material(
         lab.durations_path(),
     ];
     let mut files = assets.list(&lab.starter)?;
-    files.extend(lab.starter_patch.clone());
+    let patch = lab.starter_patch.as_ref();
+    files.extend(patch.map(|p| p.path.clone()));
     files.sort();
     for (file, required) in optional
         .into_iter()
         .map(|f| (f, false))
         .chain(files.into_iter().map(|f| (f, true)))
     {
+        // The starter patch's bytes are those the lab loaded and applies.
+        if let Some(patch) = patch.filter(|p| p.path == file) {
+            base.add(&file, &patch.bytes);
+            continue;
+        }
         match assets.read(&file) {
             Ok(bytes) => base.add(&file, &bytes),
             Err(AssetError::NotFound { .. }) if !required => {}
@@ -381,6 +387,22 @@ mod tests {
             base("sr", "").key("item", b"m"),
             base("s", "r").key("item", b"m")
         );
+    }
+
+    #[test]
+    fn the_material_key_covers_the_starter_patchs_bytes() {
+        let patch = |to: &str| {
+            format!("--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-the base kernel\n+{to}\n")
+        };
+        let (home, assets, _) = crate::submission::starter::tests::home(&patch("the cow kernel"));
+        let key = |to: &str| {
+            std::fs::write(home.path().join("labs/x/starter.patch"), patch(to)).unwrap();
+            let lab = Lab::load(&assets, "x").unwrap();
+            material(&assets, &lab, "", &[]).unwrap().key("item", b"m")
+        };
+        let cow = key("the cow kernel");
+        assert_eq!(cow, key("the cow kernel"));
+        assert_ne!(cow, key("the lazy kernel"));
     }
 
     #[test]

@@ -11,9 +11,11 @@
 //! tree a submission may change and, optionally, how long a build may take
 //! (`build_timeout`) and which test programs go on the image
 //! (`test_programs`) ([`Lab`]). Its starter is a tree of the material
-//! (`starter`), or that tree with a patch applied (`starter_patch`), so
-//! that a lab can start from another lab's kernel without a copy of it. Every path of a lab's material is one of
-//! [`Lab`]'s methods, so no other module knows where a lab keeps its files.
+//! (`starter`), or that tree with a patch applied (`starter_patch`, read
+//! and parsed once, as the lab loads: [`StarterPatch`]), so that a lab can
+//! start from another lab's kernel without a copy of it. Every path of a
+//! lab's material is one of [`Lab`]'s methods, so no other module knows
+//! where a lab keeps its files.
 //!
 //! Everything outside `editable` belongs to the grader: it is restored from
 //! the pristine tree before a submission is built, and a patch that touches
@@ -23,12 +25,15 @@ pub mod assets;
 pub mod deadline;
 pub mod rubric;
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::lab::assets::{AssetError, Assets};
 use crate::shared::exit;
-use crate::shared::patch::PatchError;
+use crate::shared::patch::{self, PatchError, PatchFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -98,9 +103,12 @@ pub enum LabError {
         patch: String,
         source_name: String,
     },
-    #[error("load lab `{name}`: its starter patch (lab.toml's `starter_patch`) is not a patch")]
+    #[error(
+        "load lab `{name}`: its starter patch `{patch}` (lab.toml's `starter_patch`) is not a patch"
+    )]
     BadStarterPatch {
         name: String,
+        patch: String,
         #[source]
         source: PatchError,
     },
@@ -149,9 +157,10 @@ pub struct Lab {
     /// A patch of the material applied to the starter tree to make the
     /// starter (`starter_patch`, e.g. `labs/cow/starter.patch`), so that a
     /// lab can start from another lab's kernel, or the base kernel with a
-    /// lab's test programs added. `None`: the tree as it is. Every reader
-    /// of the starter reads it applied (`submission::starter`).
-    pub starter_patch: Option<String>,
+    /// lab's test programs added, read and parsed when the lab loads.
+    /// `None`: the tree as it is. Every reader of the starter reads it
+    /// applied (`submission::starter`).
+    pub starter_patch: Option<StarterPatch>,
     /// The editable patterns, as written.
     pub editable_patterns: Vec<String>,
     /// How long a build of a submission may take (`build_timeout`, e.g.
@@ -162,6 +171,20 @@ pub struct Lab {
     /// `None`: every program of the starter.
     pub test_programs: Option<Vec<String>>,
     editable: GlobSet,
+}
+
+/// A lab's starter patch, as [`Lab::load`] read it from the material: the
+/// one reading of it, so that what is applied to the starter tree, what
+/// the lab's programs are counted from and what the kept-results key
+/// covers are the same bytes.
+#[derive(Clone, Debug)]
+pub struct StarterPatch {
+    /// Its path within the material, as lab.toml's `starter_patch` names it.
+    pub path: String,
+    /// Its bytes, as read.
+    pub bytes: Cow<'static, [u8]>,
+    /// Its patches, in the order they apply.
+    pub parsed: PatchFile,
 }
 
 impl Lab {
@@ -184,7 +207,7 @@ impl Lab {
                 });
             }
         };
-        let lab = Lab::parse(name, &text)?;
+        let (mut lab, starter_patch) = Lab::parse(name, &text)?;
         // Without its rubric the lab grades nothing; a misspelt `grading`
         // is said here, as the lab's error, not as a missing file later.
         let grading = files_of(assets, name, &lab.grading)?;
@@ -212,7 +235,10 @@ impl Lab {
                 source_name: assets.describe(),
             });
         }
-        let files = lab.starter_files(assets, files)?;
+        lab.starter_patch = starter_patch
+            .map(|path| read_starter_patch(assets, name, path))
+            .transpose()?;
+        let files = lab.starter_files(&files);
         // A misspelt test program would leave the image without it, and
         // every test of its sessions would fail as if the kernel could not
         // run it: say so now, as the lab's error.
@@ -230,8 +256,10 @@ impl Lab {
         Ok(lab)
     }
 
-    /// Parse a lab.toml for the lab named `name`.
-    pub fn parse(name: &str, text: &str) -> Result<Lab, LabError> {
+    /// Parse a lab.toml for the lab named `name`: the lab, without its
+    /// starter patch, and the path lab.toml names for that patch, which
+    /// only [`Lab::load`] reads, from the material.
+    pub(crate) fn parse(name: &str, text: &str) -> Result<(Lab, Option<String>), LabError> {
         let file: LabFile = toml::from_str(text).map_err(|e| LabError::Parse {
             name: name.to_string(),
             message: e.to_string().trim().to_string(),
@@ -269,59 +297,37 @@ impl Lab {
             .starter_patch
             .map(|patch| material_path(name, "starter_patch", &patch, "labs/cow/starter.patch"))
             .transpose()?;
-        Ok(Lab {
+        let lab = Lab {
             name: file.name,
             title: file.title,
             grading,
             starter,
-            starter_patch,
+            starter_patch: None,
             editable_patterns: file.editable,
             build_timeout: file.build_timeout,
             test_programs: file.test_programs,
             editable,
-        })
+        };
+        Ok((lab, starter_patch))
     }
 
     /// The paths of the starter, relative to its tree, from the paths of
     /// the starter tree's `files` in the material and what the starter
-    /// patch, if any, creates, deletes and renames: the patch is read (a
-    /// patch that is missing or does not parse stops the lab from loading)
-    /// but applied only where a submission is prepared.
-    fn starter_files(
-        &self,
-        assets: &Assets,
-        files: Vec<String>,
-    ) -> Result<std::collections::BTreeSet<String>, LabError> {
+    /// patch, if any, creates, deletes and renames (the patch is applied
+    /// only where a submission is prepared).
+    fn starter_files(&self, files: &[String]) -> BTreeSet<String> {
         let prefix = format!("{}/", self.starter);
-        let mut paths: std::collections::BTreeSet<String> = files
+        let mut paths: BTreeSet<String> = files
             .iter()
             .filter_map(|f| f.strip_prefix(&prefix))
             .map(str::to_string)
             .collect();
-        let Some(patch) = &self.starter_patch else {
-            return Ok(paths);
-        };
-        let bytes = assets.read(patch).map_err(|source| match source {
-            AssetError::NotFound { source_name, .. } => LabError::NoStarterPatch {
-                name: self.name.clone(),
-                patch: patch.clone(),
-                source_name,
-            },
-            source => LabError::Asset {
-                name: self.name.clone(),
-                source,
-            },
-        })?;
-        let parsed = crate::shared::patch::parse(patch, &bytes).map_err(|source| {
-            LabError::BadStarterPatch {
-                name: self.name.clone(),
-                source,
+        if let Some(patch) = &self.starter_patch {
+            for p in &patch.parsed.patches {
+                p.update_paths(&mut paths);
             }
-        })?;
-        for p in &parsed.patches {
-            p.update_paths(&mut paths);
         }
-        Ok(paths)
+        paths
     }
 
     /// May a submission change `path` (relative to the kernel tree,
@@ -389,6 +395,32 @@ fn files_of(assets: &Assets, name: &str, dir: &str) -> Result<Vec<String>, LabEr
     })
 }
 
+/// Read and parse lab `name`'s starter patch at `path` of the material: a
+/// patch that is missing or not a patch stops the lab from loading.
+fn read_starter_patch(assets: &Assets, name: &str, path: String) -> Result<StarterPatch, LabError> {
+    let bytes = assets.read(&path).map_err(|source| match source {
+        AssetError::NotFound { source_name, .. } => LabError::NoStarterPatch {
+            name: name.to_string(),
+            patch: path.clone(),
+            source_name,
+        },
+        source => LabError::Asset {
+            name: name.to_string(),
+            source,
+        },
+    })?;
+    let parsed = patch::parse(&path, &bytes).map_err(|source| LabError::BadStarterPatch {
+        name: name.to_string(),
+        patch: path.clone(),
+        source,
+    })?;
+    Ok(StarterPatch {
+        path,
+        bytes,
+        parsed,
+    })
+}
+
 /// The folder of lab `name`'s `lab.toml` within the assets: labs are found
 /// by it ([`list`]).
 fn folder(name: &str) -> String {
@@ -440,7 +472,7 @@ fn material(
 
 /// The user programs of a starter, from its `files` (relative to its
 /// tree; [`crate::shared::layout`]).
-fn programs_of(files: &std::collections::BTreeSet<String>) -> std::collections::BTreeSet<String> {
+fn programs_of(files: &BTreeSet<String>) -> BTreeSet<String> {
     use crate::shared::layout;
     let bin = format!("{}/", layout::BIN_DIR);
     files
@@ -495,13 +527,15 @@ mod tests {
             "x",
             "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\n",
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(lab.build_timeout, None);
         let lab = Lab::parse(
             "x",
             "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\nbuild_timeout = \"5m\"\n",
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(lab.build_timeout, Some(std::time::Duration::from_secs(300)));
         let err = Lab::parse(
             "x",
@@ -521,7 +555,8 @@ mod tests {
             "x",
             "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"s\"\neditable = []\n",
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(none.test_programs, None);
     }
 
@@ -582,7 +617,9 @@ mod tests {
                 assert!(err.contains(&format!("`{key}` is `{bad}`")), "{bad}: {err}");
             }
         }
-        let lab = Lab::parse("x", &lab_toml(Some("course/x/"), Some("trees/k/"))).unwrap();
+        let lab = Lab::parse("x", &lab_toml(Some("course/x/"), Some("trees/k/")))
+            .unwrap()
+            .0;
         assert_eq!(lab.grading, "course/x");
         assert_eq!(lab.starter, "trees/k");
         assert_eq!(lab.rubric_path(), "course/x/rubric.toml");
@@ -742,7 +779,9 @@ deleted file mode 100644
         let home = home_with_starter_patch("\"cowtest\"", Some(ADDS_COWTEST_REMOVES_LS));
         let assets = Assets::Dir(home.path().to_path_buf());
         let lab = Lab::load(&assets, "x").unwrap();
-        assert_eq!(lab.starter_patch.as_deref(), Some("labs/x/starter.patch"));
+        let patch = lab.starter_patch.unwrap();
+        assert_eq!(patch.path, "labs/x/starter.patch");
+        assert_eq!(&patch.bytes[..], ADDS_COWTEST_REMOVES_LS.as_bytes());
 
         let home = home_with_starter_patch("\"ls\"", Some(ADDS_COWTEST_REMOVES_LS));
         let err = Lab::load(&Assets::Dir(home.path().to_path_buf()), "x").unwrap_err();
@@ -769,6 +808,11 @@ deleted file mode 100644
         let home = home_with_starter_patch("", Some("just some words\n"));
         let err = Lab::load(&Assets::Dir(home.path().to_path_buf()), "x").unwrap_err();
         assert!(matches!(err, LabError::BadStarterPatch { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "load lab `x`: its starter patch `labs/x/starter.patch` (lab.toml's \
+             `starter_patch`) is not a patch"
+        );
         assert_eq!(err.exit_code(), exit::BAD_LAB);
     }
 
@@ -785,5 +829,9 @@ deleted file mode 100644
                 "{bad}: {err}"
             );
         }
+        let text = "name = \"x\"\ntitle = \"t\"\ngrading = \"g\"\nstarter = \"k\"\n\
+                    starter_patch = \"labs/x/starter.patch\"\neditable = []\n";
+        let (_, patch) = Lab::parse("x", text).unwrap();
+        assert_eq!(patch.as_deref(), Some("labs/x/starter.patch"));
     }
 }

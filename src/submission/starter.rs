@@ -11,10 +11,9 @@ use std::path::Path;
 
 use tempfile::TempDir;
 
-use crate::lab::Lab;
 use crate::lab::assets::{AssetError, Assets};
+use crate::lab::{Lab, StarterPatch};
 use crate::shared::exit;
-use crate::shared::patch::{self, PatchError};
 use crate::submission::{Numbered, SubmissionError, apply, io_error, remove_file, write_file};
 
 /// Why the lab's starter cannot be made. None of these is the
@@ -22,17 +21,9 @@ use crate::submission::{Numbered, SubmissionError, apply, io_error, remove_file,
 /// what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum StarterError {
-    /// The starter tree or patch could not be read from the material.
+    /// The starter tree could not be read from the material.
     #[error(transparent)]
     Assets(#[from] AssetError),
-    /// The starter patch is not a patch.
-    #[error("lab `{lab}`: its starter patch `{patch}` (lab.toml's `starter_patch`) is not a patch")]
-    BadPatch {
-        lab: String,
-        patch: String,
-        #[source]
-        source: PatchError,
-    },
     /// `git apply` refused the starter patch.
     #[error(
         "lab `{lab}`: its starter patch `{patch}` (lab.toml's `starter_patch`) does not apply to \
@@ -56,7 +47,7 @@ impl StarterError {
     /// The exit code of `xvlab` for this error (see exit.rs).
     pub fn exit_code(&self) -> u8 {
         match self {
-            StarterError::BadPatch { .. } | StarterError::DoesNotApply { .. } => exit::BAD_LAB,
+            StarterError::DoesNotApply { .. } => exit::BAD_LAB,
             StarterError::GitMissing => exit::MISSING_TOOL,
             StarterError::Assets(_) | StarterError::Io(_) => exit::FAILURE,
         }
@@ -69,8 +60,9 @@ pub struct Pristine {
 }
 
 impl Pristine {
-    /// The starter of `lab`: its tree, with its starter patch applied in a
-    /// temporary directory under `parent` (removed before this returns).
+    /// The starter of `lab`: its tree, with its starter patch (read and
+    /// parsed when the lab loaded) applied in a temporary directory under
+    /// `parent` (removed before this returns).
     pub fn load(assets: &Assets, lab: &Lab, parent: &Path) -> Result<Pristine, StarterError> {
         let mut files = BTreeMap::new();
         for path in assets.list(&lab.starter)? {
@@ -81,40 +73,33 @@ impl Pristine {
         let tree = Pristine { files };
         match &lab.starter_patch {
             None => Ok(tree),
-            Some(patch) => tree.patched(assets, lab, patch, parent),
+            Some(patch) => tree.patched(lab, patch, parent),
         }
     }
 
-    /// This tree with the starter patch `path` of `lab` applied, the way a
-    /// submission's patches are (`git apply`, one patch of a series after
-    /// another).
+    /// This tree with the starter patch `patch` of `lab` applied, the way
+    /// a submission's patches are (`git apply`, one patch of a series
+    /// after another).
     fn patched(
         self,
-        assets: &Assets,
         lab: &Lab,
-        path: &str,
+        patch: &StarterPatch,
         parent: &Path,
     ) -> Result<Pristine, StarterError> {
-        let bytes = assets.read(path)?;
-        let parsed = patch::parse(path, &bytes).map_err(|source| StarterError::BadPatch {
-            lab: lab.name.clone(),
-            patch: path.to_string(),
-            source,
-        })?;
         let io = |e: SubmissionError| StarterError::Io(Box::new(e));
         let dir: TempDir = self.write_to_temp(parent).map_err(io)?;
         let mut paths: BTreeSet<String> = self.files.into_keys().collect();
-        for (position, p) in parsed.patches.into_iter().enumerate() {
+        for (position, p) in patch.parsed.patches.iter().enumerate() {
             p.update_paths(&mut paths);
             let numbered = Numbered {
                 label: format!("patch {}", position + 1),
-                patch: p,
+                patch: p.clone(),
             };
             apply(dir.path(), &numbered, position).map_err(|e| match e {
                 SubmissionError::GitMissing => StarterError::GitMissing,
                 SubmissionError::DoesNotApply { message, .. } => StarterError::DoesNotApply {
                     lab: lab.name.clone(),
-                    patch: path.to_string(),
+                    patch: patch.path.clone(),
                     starter: lab.starter.clone(),
                     reason: message,
                 },
@@ -180,12 +165,14 @@ impl Pristine {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::submission::{PatchInput, Submission};
 
-    /// A home with lab `x` whose starter is tree `k` plus `patch`.
-    fn home(patch: &str) -> (tempfile::TempDir, Assets, Lab) {
+    /// A home with lab `x` whose starter is tree `k` (`README.md`, `the
+    /// base kernel`, and `kernel/vm.rs`) plus `labs/x/starter.patch`,
+    /// holding `patch`.
+    pub(crate) fn home(patch: &str) -> (tempfile::TempDir, Assets, Lab) {
         let home = tempfile::tempdir().unwrap();
         let write = |rel: &str, text: &str| {
             let path = home.path().join(rel);
