@@ -66,7 +66,8 @@ pub const STOP_GRACE: Duration = Duration::from_millis(500);
 /// The reaper's program: keep the set of registered groups; on end of
 /// input, SIGTERM them, wait half a second, SIGKILL them. It ignores the
 /// terminal's signals so that Ctrl-C, which xvlab handles, cannot take it
-/// down first.
+/// down first. `kill -SIG -PGID`, not `kill -SIG -- -PGID`: dash, Debian's
+/// `/bin/sh`, takes no `--` there and would kill nothing.
 const REAPER_SCRIPT: &str = r#"
 trap '' INT HUP QUIT TSTP
 groups=' '
@@ -79,9 +80,9 @@ while read -r op pg; do
     esac
 done
 [ "$groups" = ' ' ] && exit 0
-for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
+for g in $groups; do kill -TERM "-$g" 2>/dev/null; done
 sleep 0.5
-for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
 exit 0
 "#;
 
@@ -99,15 +100,7 @@ impl Reaper {
     pub fn get() -> &'static Reaper {
         static REAPER: OnceLock<Reaper> = OnceLock::new();
         REAPER.get_or_init(|| {
-            let child = std::process::Command::new("/bin/sh")
-                .args(["-c", REAPER_SCRIPT])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                // Its own group: the terminal's signals for xvlab's group
-                // do not reach it, and it never kills itself.
-                .process_group(0)
-                .spawn();
+            let child = Reaper::command().spawn();
             // The child is deliberately never waited for: it outlives us
             // by design and init reaps it.
             let pipe = child.ok().and_then(|mut c| c.stdin.take());
@@ -115,6 +108,19 @@ impl Reaper {
                 pipe: Mutex::new(pipe),
             }
         })
+    }
+
+    /// The command that starts a reaper, its input piped.
+    fn command() -> std::process::Command {
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", REAPER_SCRIPT])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own group: the terminal's signals for xvlab's group do
+            // not reach it, and it never kills itself.
+            .process_group(0);
+        cmd
     }
 
     fn send(&self, line: &str) {
@@ -417,6 +423,25 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("no grandchild started");
+    }
+
+    /// The reaper's own kill, as when xvlab dies: a reaper of this test's
+    /// own (the process's reaper must live on) is told of a group, and its
+    /// input closes.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn dash_takes_no_double_dash_in_kill_so_the_reaper_names_groups_without_it() {
+        let (group, pidfile, _dir) = stubborn();
+        let pid = grandchild(&pidfile).await;
+        let mut reaper = Reaper::command().spawn().unwrap();
+        let mut input = reaper.stdin.take().unwrap();
+        writeln!(input, "+ {}", group.pid()).unwrap();
+        drop(input);
+        let status = reaper.wait().unwrap();
+        assert!(status.success());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!alive(pid), "grandchild {pid} survived the reaper");
+        drop(group);
     }
 
     #[cfg(target_os = "linux")]
