@@ -13,8 +13,9 @@
 #   - the in-run baseline: the serial time of the same tests in one VM on
 #     one hart (`xvlab run lazy --patch solution.patch -- lazytests
 #     usertests`), three times, alternating with three warm gradings of the
-#     solution, and the ratio of their medians (on two cores the ideal is
-#     about 0.5: every test in its own VM, two at a time).
+#     solution and three with `--snapshots`, and the ratios of their
+#     medians (on two cores the ideal is about 0.5: every
+#     test in its own VM, two at a time).
 # With --defaults it then grades the solution (warm) with 1, 2 and 3 VMs at
 # once and with 2 harts per VM, the measurements behind the defaults of
 # `--jobs` and the rubric's `cpus`.
@@ -103,19 +104,23 @@ seconds() { # COMMAND...: wall-clock seconds of one run, its output dropped
     python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$start" "$end"
 }
 graded=()
+snapped=()
 serial=()
 for i in 1 2 3; do
     graded+=("$(seconds "$XV" grade lazy --format json --patch "$GRADING/solution.patch" "$@")")
+    snapped+=("$(seconds "$XV" grade lazy --format json --snapshots --patch "$GRADING/solution.patch" "$@")")
     serial+=("$(seconds "$XV" run lazy --patch "$GRADING/solution.patch" -- lazytests usertests)")
 done
-python3 - "${graded[*]}" "${serial[*]}" <<'PY'
+python3 - "${graded[*]}" "${snapped[*]}" "${serial[*]}" <<'PY'
 import statistics, sys
-graded, serial = ([float(x) for x in arg.split()] for arg in sys.argv[1:])
-g, s = statistics.median(graded), statistics.median(serial)
-print(f"solution, warm, 3 runs: {' / '.join(f'{x:.1f}' for x in graded)} s (median {g:.1f} s)")
-print(f"serial baseline (one VM, one hart, lazytests usertests), 3 runs: "
-      f"{' / '.join(f'{x:.1f}' for x in serial)} s (median {s:.1f} s)")
-print(f"full grade / serial baseline: {g / s:.2f}x")
+graded, snapped, serial = ([float(x) for x in arg.split()] for arg in sys.argv[1:])
+g, n, s = (statistics.median(x) for x in (graded, snapped, serial))
+runs = lambda xs: ' / '.join(f'{x:.1f}' for x in xs)
+print(f"solution, warm, 3 runs: {runs(graded)} s (median {g:.1f} s)")
+print(f"solution, warm, --snapshots, 3 runs: {runs(snapped)} s (median {n:.1f} s)")
+print(f"serial baseline (one VM, one hart, lazytests usertests), 3 runs: {runs(serial)} s (median {s:.1f} s)")
+print(f"full grade / serial baseline: {g / s:.2f}x; with --snapshots: {n / s:.2f}x; "
+      f"--snapshots / without: {n / g:.2f}x")
 PY
 
 if [[ $DEFAULTS == 1 ]]; then

@@ -174,11 +174,13 @@ fn solution() -> String {
         .to_string()
 }
 
-#[test]
-fn a_working_kernel_gets_full_marks_and_exit_0() {
-    let home = Home::new("10s");
-    let (out, left) = Run::new(&home, "shell")
+/// Grade the solution in `home` (the test rubric, the fake QEMU's shell)
+/// with `extra` arguments, check it gets full marks and exit 0 and leaves
+/// nothing running or behind; what it left, for counting its VMs.
+fn grade_to_full_marks(home: &Home, extra: &[&str]) -> Leftovers {
+    let (out, left) = Run::new(home, "shell")
         .args(&["grade", "lazy", "--patch", &solution()])
+        .args(extra)
         .output();
     assert_eq!(
         out.status.code(),
@@ -191,9 +193,29 @@ fn a_working_kernel_gets_full_marks_and_exit_0() {
     assert!(text.contains("Score 10/10 · 2/2 passed\n"), "{text}");
     assert!(text.contains("OK (2):\n    echo hi ("), "{text}");
     assert!(text.contains("Score: 10/10"), "{text}");
-    assert_eq!(left.groups().len(), 2, "one VM per session");
     left.assert_no_vm_left();
     left.assert_no_temp_left();
+    left
+}
+
+#[test]
+fn a_working_kernel_gets_full_marks_and_exit_0() {
+    let left = grade_to_full_marks(&Home::new("10s"), &[]);
+    assert_eq!(left.groups().len(), 2, "one VM per session");
+}
+
+#[test]
+fn with_snapshots_a_program_that_never_waits_boots_its_vms_and_grades_the_same() {
+    // `echo -w` prints `-w`, never `echo: waiting for arguments`: the
+    // snapshot cannot be taken, and its VMs boot as without --snapshots.
+    let rubric = RUBRIC.replace("TIMEOUT", "10s").replacen(
+        "total = 10\n",
+        "total = 10\nsnapshot_programs = [\"echo\"]\n",
+        1,
+    );
+    let left = grade_to_full_marks(&Home::with_rubric(&rubric), &["--snapshots"]);
+    // The boot probe, the one that tried to set up, and the booted one.
+    assert_eq!(left.groups().len(), 3);
 }
 
 #[test]

@@ -386,3 +386,57 @@ fn a_lab_whose_starter_is_the_kernel_plus_a_patch_grades_and_inits_the_patched_k
     );
     assert_eq!(out.status.code(), Some(106), "{}", text(&out.stderr));
 }
+
+/// The transcript `--keep` wrote for VM `stem` (its name, `/` as `-`).
+fn kept_transcript(keep: &std::path::Path, stem: &str) -> String {
+    let path = keep.join("transcripts").join(format!("{stem}.txt"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn with_snapshots_the_solution_scores_full_marks_and_usertests_vms_are_typed_only_their_arguments()
+{
+    if !qemu_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let solution = repo().join("grading/lazy/solution.patch");
+    let grade = |keep: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "grade",
+            "lazy",
+            "--patch",
+            solution.to_str().unwrap(),
+            "--format",
+            "json",
+            "--keep",
+            keep.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = xvlab(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report = json(&out);
+        assert!(failed(&report).is_empty(), "{report:#}");
+        assert_eq!(report["score"], report["max_score"], "{report:#}");
+    };
+    // Every test: `preempt`, `killstatus` and `forkforkfork` need timer
+    // interrupts after the restore.
+    let restored = dir.path().join("restored");
+    grade(&restored, &["--snapshots"]);
+    // Each VM went on from where the saved one waited: its transcript is
+    // the saved VM's boot and setup, then its own arguments.
+    for case in ["sbrkarg", "preempt", "killstatus"] {
+        let t = kept_transcript(&restored, &format!("usertests-{case}"));
+        assert!(t.contains("$ usertests -w\n"), "{case}:\n{t}");
+        assert!(
+            t.contains(&format!("usertests: waiting for arguments\n-k … {case}\n")),
+            "{case}:\n{t}"
+        );
+        assert!(t.contains(&format!("test {case}: OK […]")), "{case}:\n{t}");
+    }
+    let booted = dir.path().join("booted");
+    grade(&booted, &["--test", "usertests: sbrkarg"]);
+    let t = kept_transcript(&booted, "usertests-sbrkarg");
+    assert!(t.contains("$ usertests -k … sbrkarg\n"), "{t}");
+    assert!(!t.contains("waiting for arguments"), "{t}");
+}

@@ -77,6 +77,7 @@ async fn reference_kernel_boots_and_runs_commands() {
         cpus: 2,
         output_cap: 1 << 20,
         start_timeout: None,
+        snapshot: None,
     };
     let mut observer = Pid0::default();
     let outcome = run_session(&machine, &spec, &CancellationToken::new(), &mut observer)

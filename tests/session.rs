@@ -48,6 +48,7 @@ fn spec(commands: &[&str], timeout: Duration) -> SessionSpec {
         cpus: 1,
         output_cap: 1 << 20,
         start_timeout: None,
+        snapshot: None,
     }
 }
 

@@ -348,6 +348,7 @@ pub async fn autograde_cmd(assets: &Assets, args: AutogradeArgs) -> Result<u8, F
         verbose: false,
         list: false,
         failed: false,
+        snapshots: false,
     };
     // results.json is written whatever the result; Gradescope reads it,
     // and a non-zero exit would only add a generic error for the student.

@@ -229,6 +229,13 @@ pub struct GradeArgs {
     /// with all its details.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Start the VMs of the rubric's snapshot programs (usertests) from a
+    /// machine saved once where the program waits for its arguments,
+    /// instead of booting each. Faster; a kernel that treats the test
+    /// programs' command lines specially may be graded differently (see the
+    /// README).
+    #[arg(long)]
+    pub snapshots: bool,
 }
 
 pub use diff::DiffArgs;
@@ -674,6 +681,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
                 verbose: false,
                 build: build_options(args.sandbox.sandbox, &lab, &cache)?,
                 fail_fast: false,
+                snapshots: false,
             };
             let cancel = cancel_on_ctrl_c();
             let options = selftest::SelfTestOptions {
@@ -791,6 +799,7 @@ async fn grade_cmd(assets: &Assets, args: GradeArgs) -> Result<u8, Failure> {
         verbose: args.verbose,
         build: build_options(args.sandbox.sandbox, &lab, &cache)?,
         fail_fast: false,
+        snapshots: args.snapshots,
     };
     let cancel = cancel_on_ctrl_c();
     let progress = Progress::new();
@@ -1053,6 +1062,7 @@ async fn run_cmd(assets: &Assets, args: RunArgs) -> Result<u8, Failure> {
         cpus: args.cpus,
         output_cap: crate::lab::rubric::DEFAULT_OUTPUT_CAP,
         start_timeout: None,
+        snapshot: None,
     };
     let outcome = run_session(&machine, &spec, &cancel, &mut ())
         .await
@@ -1241,6 +1251,7 @@ fn many_options(
             verbose: false,
             build: build_options(sandbox, lab, cache)?,
             fail_fast,
+            snapshots: false,
         },
         tests: tests.to_vec(),
         force,

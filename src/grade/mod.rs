@@ -44,8 +44,8 @@ pub mod selftest;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -65,8 +65,10 @@ use crate::report::{Confinement, Report, json};
 use crate::run::plan::{Plan, PlanError, Sealing};
 use crate::run::qemu::{Machine, QemuError};
 use crate::run::session::{
-    SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, Waiting, run_session,
+    FromSnapshot, SessionEnd, SessionError, SessionObserver, SessionOutcome, SessionSpec, Waiting,
+    run_session,
 };
+use crate::run::snapshot::Snapshot;
 use crate::run::transcript::LineKind;
 use crate::shared::exit;
 use crate::submission::audit::Vocabulary;
@@ -238,6 +240,9 @@ pub struct Options {
     pub build: BuildOptions,
     /// Stop at the first failed test (see the module docs).
     pub fail_fast: bool,
+    /// Start the rubric's snapshot programs' VMs from a saved machine
+    /// (`snapshot_programs`); off, every VM boots.
+    pub snapshots: bool,
 }
 
 /// What a report says about the build's sandbox.
@@ -674,11 +679,13 @@ async fn run_all(
     // The VMs stop on Ctrl-C and, with fail-fast, on the first failed
     // test; only the first of those makes the report "interrupted".
     let stop = cancel.child_token();
+    let snapshots = Snapshots::new(machine, options.snapshots);
     let session = Launcher {
         machine,
         options,
         reporter,
         cancel: &stop,
+        snapshots: &snapshots,
     };
     let finish = |outcome: SessionOutcome| {
         let mut done = done.lock().expect("grading state");
@@ -779,10 +786,12 @@ struct Launcher<'a> {
     options: &'a Options,
     reporter: &'a dyn Reporter,
     cancel: &'a CancellationToken,
+    snapshots: &'a Snapshots,
 }
 
 impl Launcher<'_> {
-    /// Run one VM, reporting its start and (with `verbose`) its console.
+    /// Run one VM, reporting its start and (with `verbose`) its console:
+    /// from its snapshot if it has one and that works, else booted.
     async fn run(&self, spec: &SessionSpec) -> Result<SessionOutcome, GradeError> {
         self.reporter
             .event(Event::SessionStarted { name: &spec.name });
@@ -791,7 +800,73 @@ impl Launcher<'_> {
             reporter: self.reporter,
             verbose: self.options.verbose,
         };
+        if let Some(from) = &spec.snapshot
+            && let Some(snapshot) = self
+                .snapshots
+                .get(self.machine, from, spec, self.cancel)
+                .await?
+            && let Some(outcome) = snapshot
+                .run(self.machine, spec, from, self.cancel, &mut observer)
+                .await?
+        {
+            return Ok(outcome);
+        }
         Ok(run_session(self.machine, spec, self.cancel, &mut observer).await?)
+    }
+}
+
+/// The snapshots of one grading, one per program that waits (by what its
+/// VM types), each taken when the first VM that needs it starts; a
+/// snapshot that could not be taken is not tried again.
+struct Snapshots {
+    /// Where they go: the folder of the grading's image (`None`: taken
+    /// never).
+    dir: Option<PathBuf>,
+    taken: Mutex<HashMap<String, Taken>>,
+}
+
+/// One program's snapshot, taken by the first VM that needs it while the
+/// others wait; `None` in it: it could not be taken.
+type Taken = Arc<tokio::sync::OnceCell<Option<Arc<Snapshot>>>>;
+
+impl Snapshots {
+    /// Snapshots for `machine`'s VMs, or (`enabled` false) none.
+    fn new(machine: &Machine, enabled: bool) -> Snapshots {
+        Snapshots {
+            dir: machine
+                .image
+                .parent()
+                .filter(|_| enabled)
+                .map(Path::to_path_buf),
+            taken: Mutex::default(),
+        }
+    }
+
+    /// The snapshot for `from`, taken now for `spec` if it is the first to
+    /// need it.
+    async fn get(
+        &self,
+        machine: &Machine,
+        from: &FromSnapshot,
+        spec: &SessionSpec,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Arc<Snapshot>>, GradeError> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let (n, cell) = {
+            let mut taken = self.taken.lock().expect("snapshots");
+            let n = taken.len();
+            (n, taken.entry(from.setup.clone()).or_default().clone())
+        };
+        let snapshot = cell
+            .get_or_try_init(|| async {
+                let dir = dir.join(format!("snapshot-{n}"));
+                let taken = Snapshot::take(machine, from, &dir, spec, cancel).await?;
+                Ok::<_, GradeError>(taken.map(Arc::new))
+            })
+            .await?;
+        Ok(snapshot.clone())
     }
 }
 

@@ -8,6 +8,7 @@
 //! title = "Lazy page allocation"
 //! total = 100                  # the tests' points must add up to this
 //! sealed_programs = ["lazytests", "usertests"]   # optional; see below
+//! snapshot_programs = ["usertests"]              # optional; see below
 //!
 //! [defaults]                   # optional; a session's own values win
 //! timeout = "60s"              # the most any VM may take
@@ -79,6 +80,15 @@
 //! tests (see `check`). Each name must be the first word of some session's
 //! command, at most 13 bytes of lowercase letters, digits, `_` or `-`.
 //!
+//! `snapshot_programs` names test programs that can wait to be told what to
+//! run: `NAME -w` sets up (counts the free pages), prints `NAME: waiting for
+//! arguments` and reads the rest of its command line as one line of
+//! standard input. A session whose one command runs such a program then
+//! starts from a snapshot of a VM taken there once per grading, and types
+//! only the rest of the command (see `run::snapshot`); its output is the
+//! same as a booted VM's, so patterns and checks do not change. Each name
+//! must be the program of some session that has one command.
+//!
 //! `visibility` (per test) and the `[gradescope]` table only change
 //! Gradescope's `results.json` ([`Visibility`], [`OutputFormat`]): a test
 //! that is `hidden` or shown `after_due_date` is still graded and scored.
@@ -129,6 +139,9 @@ pub struct Rubric {
     pub total: u32,
     /// Test programs whose verdict lines are sealed, by their real names.
     pub sealed_programs: Vec<String>,
+    /// Test programs that wait for their arguments with `-w`, so that their
+    /// sessions start from a snapshot.
+    pub snapshot_programs: Vec<String>,
     /// In rubric order.
     pub sessions: Vec<Session>,
     /// In rubric order, which is report order.
@@ -524,6 +537,8 @@ struct RawRubric {
     #[serde(default)]
     sealed_programs: Vec<String>,
     #[serde(default)]
+    snapshot_programs: Vec<String>,
+    #[serde(default)]
     defaults: RawDefaults,
     #[serde(default, rename = "session")]
     sessions: Vec<RawSession>,
@@ -655,6 +670,7 @@ fn validate(raw: RawRubric, problems: &mut Vec<String>) -> Rubric {
     }
 
     check_sealed_programs(&raw.sealed_programs, &sessions, problems);
+    check_snapshot_programs(&raw.snapshot_programs, &sessions, problems);
     let gradescope = GradescopeSettings {
         output_format: raw
             .gradescope
@@ -673,6 +689,7 @@ fn validate(raw: RawRubric, problems: &mut Vec<String>) -> Rubric {
         title: raw.title,
         total: raw.total,
         sealed_programs: raw.sealed_programs,
+        snapshot_programs: raw.snapshot_programs,
         sessions,
         tests,
         deadlines: defaults.deadlines,
@@ -717,6 +734,31 @@ fn check_sealed_programs(names: &[String], sessions: &[Session], problems: &mut 
         if !runs {
             problems.push(format!(
                 "{what} is not the program of any session's command"
+            ));
+        }
+    }
+}
+
+/// The program a session starts from a snapshot, if it has one command and
+/// that command runs one of `programs`.
+pub fn snapshot_program<'a>(session: &'a Session, programs: &[String]) -> Option<&'a str> {
+    match session.commands.as_slice() {
+        [command] => program_word(command).filter(|w| programs.iter().any(|p| p == w)),
+        _ => None,
+    }
+}
+
+fn check_snapshot_programs(names: &[String], sessions: &[Session], problems: &mut Vec<String>) {
+    for (i, name) in names.iter().enumerate() {
+        let what = format!("`snapshot_programs`: `{name}`");
+        if names[..i].contains(name) {
+            problems.push(format!("{what} is listed twice"));
+        } else if !sessions
+            .iter()
+            .any(|s| snapshot_program(s, std::slice::from_ref(name)).is_some())
+        {
+            problems.push(format!(
+                "{what} is not the program of any session with one command"
             ));
         }
     }
@@ -1269,6 +1311,49 @@ match = ['^ALL TESTS PASSED \[{token}\]$']
         );
         assert_eq!(program_word("  usertests -k x"), Some("usertests"));
         assert_eq!(program_word(" "), None);
+    }
+
+    #[test]
+    fn snapshot_programs_must_each_be_the_one_command_of_some_session() {
+        assert!(parse(SMALL).unwrap().snapshot_programs.is_empty());
+        let listed = |list: &str, extra: &str| {
+            SMALL.replacen(
+                "total = 10\n",
+                &format!("total = 10\nsnapshot_programs = {list}\n"),
+                1,
+            ) + extra
+        };
+        let r = parse(&listed(r#"["usertests"]"#, "")).unwrap();
+        assert_eq!(r.snapshot_programs, ["usertests"]);
+        let by_name = |name: &str| r.sessions.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(
+            snapshot_program(by_name("usertests"), &r.snapshot_programs),
+            Some("usertests")
+        );
+        assert_eq!(
+            snapshot_program(by_name("boot"), &r.snapshot_programs),
+            None
+        );
+        // A program run by a session of two commands only is not enough:
+        // what the second command sees would depend on the first.
+        let two = r#"
+[[session]]
+name = "two"
+commands = ["lazytests", "echo done"]
+"#;
+        let ps = problems(&listed(
+            r#"["usertests", "usertests", "lazytests", "nosuch"]"#,
+            two,
+        ));
+        assert_eq!(
+            ps,
+            [
+                "session `two` is not read by any test",
+                "`snapshot_programs`: `usertests` is listed twice",
+                "`snapshot_programs`: `lazytests` is not the program of any session with one command",
+                "`snapshot_programs`: `nosuch` is not the program of any session with one command",
+            ]
+        );
     }
 
     #[test]

@@ -25,8 +25,10 @@ use regex::Regex;
 
 use crate::lab::rubric::{
     MAX_PROGRAM_NAME, Rubric, Scope, command_text, pattern_display, pattern_text, program_word,
+    snapshot_program,
 };
-use crate::run::session::SessionSpec;
+use crate::run::session::{FromSnapshot, SessionSpec};
+use crate::run::snapshot::waiting_line;
 use crate::shared::exit;
 
 /// The per-run random token: typed on the command line of the test
@@ -436,14 +438,24 @@ impl Plan {
                     .filter(|w| sealing.is_sealed(w))
                     .map(str::to_string)
                     .collect();
+                let commands: Vec<String> = s
+                    .commands
+                    .iter()
+                    .map(|c| sealing.rename_command(&command_text(c, token_str, case)))
+                    .collect();
+                let snapshot = snapshot_program(s, &rubric.snapshot_programs).and_then(|real| {
+                    let typed = commands.first()?;
+                    let word = program_word(typed)?;
+                    Some(FromSnapshot {
+                        setup: format!("{word} -w"),
+                        waiting: waiting_line(real),
+                        rest: typed[typed.find(word)? + word.len()..].trim().to_string(),
+                    })
+                });
                 sessions.push(PlannedSession {
                     spec: SessionSpec {
                         name: vm_name(&s.name, case),
-                        commands: s
-                            .commands
-                            .iter()
-                            .map(|c| sealing.rename_command(&command_text(c, token_str, case)))
-                            .collect(),
+                        commands,
                         done,
                         timeout,
                         cpus: s.cpus,
@@ -451,6 +463,7 @@ impl Plan {
                         // Set by the grading, which scales it with the
                         // machine's speed (see `deadline`).
                         start_timeout: None,
+                        snapshot,
                     },
                     session: s.name.clone(),
                     case: case.map(str::to_string),
@@ -858,6 +871,43 @@ mod tests {
             p.unmask_names(&format!("exec {name} failed")),
             "exec usertests failed"
         );
+    }
+
+    #[test]
+    fn sessions_of_a_snapshot_program_start_from_its_waiting_line_and_type_the_rest() {
+        let text = rubric_text().replacen(
+            "total = 29\n",
+            "total = 29\nsealed_programs = [\"usertests\"]\nsnapshot_programs = [\"usertests\"]\n",
+            1,
+        );
+        let rubric = Rubric::parse(&text, "rubric.toml").unwrap();
+        let p = Plan::new(&rubric, token(), &TestFilter::all()).unwrap();
+        let name = p.sealing().image_name("usertests").unwrap().to_string();
+        let st = p.session("usertests/stacktest").unwrap();
+        // The program runs under its name on the image; what it prints
+        // names it by its real name, as every verdict does.
+        assert_eq!(
+            st.spec.snapshot,
+            Some(FromSnapshot {
+                setup: format!("{name} -w"),
+                waiting: "usertests: waiting for arguments".to_string(),
+                rest: "-k 00ff00ff stacktest".to_string(),
+            })
+        );
+        // The booted VM's command is still the whole command.
+        assert_eq!(st.spec.commands, [format!("{name} -k 00ff00ff stacktest")]);
+        // Every case shares the setup, so one snapshot serves them all.
+        let setups: std::collections::BTreeSet<_> = p
+            .specs()
+            .filter_map(|s| s.snapshot.as_ref())
+            .map(|f| f.setup.clone())
+            .collect();
+        assert_eq!(setups.len(), 1);
+        // Other programs boot.
+        assert_eq!(p.session("lazytests").unwrap().spec.snapshot, None);
+        assert_eq!(p.session("boot").unwrap().spec.snapshot, None);
+        // Without the rubric's list, every VM boots.
+        assert!(sealed_plan().specs().all(|s| s.snapshot.is_none()));
     }
 
     #[test]

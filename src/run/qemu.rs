@@ -105,6 +105,31 @@ pub struct Machine {
     /// Run under QEMU's seccomp sandbox ([`SECCOMP_SANDBOX`]); see
     /// [`seccomp_supported`].
     pub seccomp: bool,
+    /// Boot the kernel, or take or restore a snapshot
+    /// ([`crate::run::snapshot`]).
+    pub start: Start,
+}
+
+/// How a VM starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Start {
+    /// Boot the kernel, guest RAM anonymous, the image behind `-snapshot`.
+    #[default]
+    Boot,
+    /// Boot the kernel to be snapshotted: guest RAM in the file `ram`
+    /// (shared, so that it holds the guest's memory when the VM stops),
+    /// the image (a copy for this snapshot) written in place, QMP on the
+    /// socket `qmp`.
+    Save { ram: PathBuf, qmp: PathBuf },
+    /// Wait for a snapshot's device state on QMP (`-incoming defer`), guest
+    /// RAM a private copy-on-write mapping of the snapshot's `ram`, its
+    /// image behind `-snapshot`, and a gdbstub on the socket `gdb` (through
+    /// which the restore arms the harts' timers again).
+    Restore {
+        ram: PathBuf,
+        qmp: PathBuf,
+        gdb: PathBuf,
+    },
 }
 
 /// QEMU's `-sandbox` option: seccomp filters that refuse obsolete system
@@ -125,6 +150,7 @@ impl Machine {
             cpus: 3,
             gdb: None,
             seccomp: false,
+            start: Start::Boot,
         }
     }
 
@@ -133,7 +159,11 @@ impl Machine {
         let mut args: Vec<OsString> = Vec::new();
         let mut push = |a: &dyn AsRef<OsStr>| args.push(a.as_ref().to_owned());
         push(&"-machine");
-        push(&"virt");
+        push(&match self.start {
+            Start::Boot => "virt",
+            // The RAM of `-object memory-backend-file` below.
+            Start::Save { .. } | Start::Restore { .. } => "virt,memory-backend=ram",
+        });
         push(&"-bios");
         push(&"none");
         push(&"-kernel");
@@ -153,8 +183,29 @@ impl Machine {
         push(&drive);
         push(&"-device");
         push(&"virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0");
-        // Writes go to a temporary overlay: the image stays pristine.
-        push(&"-snapshot");
+        // Writes go to a temporary overlay: the image stays pristine. A VM
+        // to be snapshotted writes its own copy, which its restored VMs
+        // then share, each behind an overlay of its own.
+        if !matches!(self.start, Start::Save { .. }) {
+            push(&"-snapshot");
+        }
+        if let Start::Save { ram, qmp } | Start::Restore { ram, qmp, .. } = &self.start {
+            let shared = matches!(self.start, Start::Save { .. });
+            let mut backend = OsString::from("memory-backend-file,id=ram,size=");
+            backend.push(format!("{}M,mem-path=", self.memory_mib));
+            backend.push(drive_path(ram));
+            backend.push(if shared { ",share=on" } else { ",share=off" });
+            push(&"-object");
+            push(&backend);
+            push(&"-qmp");
+            push(&unix_server(qmp));
+            if let Start::Restore { gdb, .. } = &self.start {
+                push(&"-incoming");
+                push(&"defer");
+                push(&"-gdb");
+                push(&unix_server(gdb));
+            }
+        }
         // A guest reset would reboot into a fresh kernel and muddle the
         // transcript; stop instead.
         push(&"-no-reboot");
@@ -278,8 +329,17 @@ fn probe_seccomp(qemu: &Path) -> bool {
     }
 }
 
-/// QEMU's `-drive` option is a comma-separated list, so a comma in the path
-/// must be doubled.
+/// A chardev that listens on the Unix socket `path` (QEMU makes it) and
+/// does not wait for a client before the VM starts.
+fn unix_server(path: &Path) -> OsString {
+    let mut socket = OsString::from("unix:");
+    socket.push(drive_path(path));
+    socket.push(",server=on,wait=off");
+    socket
+}
+
+/// QEMU's `-drive` option (like `-object` and a chardev's path) is a
+/// comma-separated list, so a comma in the path must be doubled.
 fn drive_path(path: &Path) -> OsString {
     let s = path.as_os_str().to_string_lossy();
     if s.contains(',') {
@@ -507,6 +567,57 @@ mod tests {
              -drive file=/k/fs,,1.img,if=none,format=raw,id=x0 \
              -device virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0 -snapshot -no-reboot"
         );
+    }
+
+    /// The command line of a VM that starts as `start`, checked to take
+    /// its RAM from the memory backend.
+    fn line_of(start: Start) -> String {
+        let line = args(&Machine { start, ..machine() }).join(" ");
+        assert!(
+            line.starts_with("-machine virt,memory-backend=ram "),
+            "{line}"
+        );
+        line
+    }
+
+    #[test]
+    fn a_vm_to_be_saved_has_its_ram_in_a_shared_file_writes_its_image_and_listens_for_qmp() {
+        let line = line_of(Start::Save {
+            ram: PathBuf::from("/s,1/ram"),
+            qmp: PathBuf::from("/s,1/qmp.sock"),
+        });
+        assert!(
+            line.contains(
+                "-object memory-backend-file,id=ram,size=128M,mem-path=/s,,1/ram,share=on \
+                 -qmp unix:/s,,1/qmp.sock,server=on,wait=off"
+            ),
+            "{line}"
+        );
+        // Its image is the snapshot's own copy, written in place.
+        assert!(!line.contains("-snapshot"), "{line}");
+        assert!(!line.contains("-incoming"), "{line}");
+    }
+
+    #[test]
+    fn a_restored_vm_maps_the_ram_privately_waits_for_its_state_and_has_a_gdbstub_socket() {
+        let line = line_of(Start::Restore {
+            ram: PathBuf::from("/s/ram"),
+            qmp: PathBuf::from("/s/q0.sock"),
+            gdb: PathBuf::from("/s/g0.sock"),
+        });
+        assert!(
+            line.contains(
+                "-object memory-backend-file,id=ram,size=128M,mem-path=/s/ram,share=off \
+                 -qmp unix:/s/q0.sock,server=on,wait=off -incoming defer \
+                 -gdb unix:/s/g0.sock,server=on,wait=off"
+            ),
+            "{line}"
+        );
+        // The snapshot's image is shared by every restored VM: each writes
+        // an overlay.
+        assert!(line.contains(" -snapshot "), "{line}");
+        // No TCP port: the gdbstub is a socket in xvlab's own folder.
+        assert!(!line.contains("tcp:"), "{line}");
     }
 
     #[test]

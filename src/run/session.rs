@@ -57,6 +57,21 @@ pub struct SessionSpec {
     /// has echoed it: a program that does not start (an `exec` that hangs)
     /// stops the VM then, not at `timeout`. `None`: no such limit.
     pub start_timeout: Option<Duration>,
+    /// Start from a snapshot where the program waits, if one can be had
+    /// (see [`crate::run::snapshot`]); `None`: boot.
+    pub snapshot: Option<FromSnapshot>,
+}
+
+/// How a session starts from a snapshot (see [`crate::run::snapshot`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FromSnapshot {
+    /// What the snapshot's VM types at its prompt: the program (under its
+    /// name on the image) with `-w`.
+    pub setup: String,
+    /// The line the program prints once it waits.
+    pub waiting: String,
+    /// What a restored VM types for the program to read.
+    pub rest: String,
 }
 
 /// How a session ended.
@@ -159,14 +174,109 @@ pub async fn run_session(
     cancel: &CancellationToken,
     observer: &mut dyn SessionObserver,
 ) -> Result<SessionOutcome, SessionError> {
+    let conversation = Conversation::new(spec);
+    match run_vm(machine, conversation, cancel, observer, Hooks::default()).await? {
+        Ran::Ended(outcome, _) => Ok(outcome),
+        // Only a restore can fail to begin.
+        Ran::NotBegun => unreachable!("a booted VM always begins"),
+    }
+}
+
+/// What a VM started from a snapshot continues: the console and commands
+/// of the VM the snapshot was taken in, up to the moment it was taken.
+#[derive(Clone, Debug, Default)]
+pub struct Continued {
+    pub raw: Vec<u8>,
+    pub typed: Vec<String>,
+}
+
+/// Steps around a VM's conversation: `begin` runs once QEMU has started
+/// and before anything is typed (false: the VM cannot go on, and is
+/// stopped); `end` runs, if the session completed on its `done` line, before
+/// the VM is stopped (its result is the session's [`Ran::Ended`] flag).
+#[derive(Default)]
+pub(crate) struct Hooks<'h> {
+    pub begin: Option<futures::future::BoxFuture<'h, bool>>,
+    pub end: Option<futures::future::BoxFuture<'h, bool>>,
+}
+
+/// How [`run_vm`] went.
+pub(crate) enum Ran {
+    /// The session ran; the flag is what `end` said (true without one).
+    Ended(SessionOutcome, bool),
+    /// `begin` said no: the VM was stopped before anything was typed.
+    NotBegun,
+}
+
+/// Take a snapshot's VM to the point the snapshot is taken: run `spec`
+/// (its commands set up and wait; `done` matches the line that says so) on
+/// `machine`, then, if it completed, `save` it before the VM stops. What
+/// the VM printed and was typed up to then, if the snapshot was taken.
+pub(crate) async fn run_to_snapshot(
+    machine: &Machine,
+    spec: &SessionSpec,
+    cancel: &CancellationToken,
+    save: futures::future::BoxFuture<'_, bool>,
+) -> Result<Option<(SessionOutcome, Continued)>, SessionError> {
+    let hooks = Hooks {
+        begin: None,
+        end: Some(save),
+    };
+    match run_vm(machine, Conversation::new(spec), cancel, &mut (), hooks).await? {
+        Ran::Ended(outcome, true) if outcome.end == SessionEnd::Completed => {
+            let continued = Continued {
+                raw: outcome.transcript.raw().to_vec(),
+                // A snapshot's VM completes once its last command waits.
+                typed: spec.commands.clone(),
+            };
+            Ok(Some((outcome, continued)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Run `spec` in a VM that continues `from` (a snapshot's VM, restored by
+/// `restore` once QEMU has started): `spec.commands` are the snapshot's
+/// commands followed by what to type now, which is typed at once, the
+/// program being there waiting for it. `None` if the restore failed.
+pub(crate) async fn run_continued(
+    machine: &Machine,
+    spec: &SessionSpec,
+    from: &Continued,
+    cancel: &CancellationToken,
+    observer: &mut dyn SessionObserver,
+    restore: futures::future::BoxFuture<'_, bool>,
+) -> Result<Option<SessionOutcome>, SessionError> {
+    let conversation = Conversation::continuing(spec, from);
+    let hooks = Hooks {
+        begin: Some(restore),
+        end: None,
+    };
+    match run_vm(machine, conversation, cancel, observer, hooks).await? {
+        Ran::Ended(outcome, _) => Ok(Some(outcome)),
+        Ran::NotBegun => Ok(None),
+    }
+}
+
+async fn run_vm(
+    machine: &Machine,
+    mut conversation: Conversation<'_>,
+    cancel: &CancellationToken,
+    observer: &mut dyn SessionObserver,
+    hooks: Hooks<'_>,
+) -> Result<Ran, SessionError> {
+    let spec = conversation.spec;
     let started = Instant::now();
     if cancel.is_cancelled() {
-        return Ok(SessionOutcome {
-            name: spec.name.clone(),
-            end: SessionEnd::Cancelled,
-            transcript: Transcript::new(Vec::new(), &[]),
-            duration: Duration::ZERO,
-        });
+        return Ok(Ran::Ended(
+            SessionOutcome {
+                name: spec.name.clone(),
+                end: SessionEnd::Cancelled,
+                transcript: Transcript::new(Vec::new(), &[]),
+                duration: Duration::ZERO,
+            },
+            false,
+        ));
     }
     let machine = Machine {
         cpus: spec.cpus,
@@ -175,7 +285,12 @@ pub async fn run_session(
     };
     let (mut vm, mut console) = Vm::spawn(&machine)?;
     observer.started(vm.pid());
-    let mut conversation = Conversation::new(spec);
+    if let Some(begin) = hooks.begin
+        && !begin.await
+    {
+        vm.stop().await;
+        return Ok(Ran::NotBegun);
+    }
     // A timeout too large for the clock means no timeout.
     let deadline = started
         .checked_add(spec.timeout)
@@ -189,17 +304,25 @@ pub async fn run_session(
         observer,
     )
     .await;
+    let saved = match hooks.end {
+        Some(save) if matches!(end, Ok(SessionEnd::Completed)) && conversation.done => save.await,
+        Some(_) => false,
+        None => true,
+    };
     // Stop on every path, errors included, before anything else.
     vm.stop().await;
     let duration = started.elapsed();
     let end = end?;
     let (raw, typed) = conversation.into_parts();
-    Ok(SessionOutcome {
-        name: spec.name.clone(),
-        end,
-        transcript: Transcript::new(raw, &typed),
-        duration,
-    })
+    Ok(Ran::Ended(
+        SessionOutcome {
+            name: spec.name.clone(),
+            end,
+            transcript: Transcript::new(raw, &typed),
+            duration,
+        },
+        saved,
+    ))
 }
 
 /// The session's event loop: read the console, type commands, and watch the
@@ -480,6 +603,19 @@ impl<'s> Conversation<'s> {
         }
     }
 
+    /// A conversation that goes on from `from`, where the program its last
+    /// command started waits for the next one, to be typed at once.
+    fn continuing(spec: &'s SessionSpec, from: &Continued) -> Conversation<'s> {
+        let mut conversation = Conversation::new(spec);
+        conversation.feed(&from.raw);
+        conversation.typed = from.typed.clone();
+        conversation.awaiting_echo = false;
+        conversation.silent = false;
+        conversation.done = false;
+        conversation.prompt_ready = true;
+        conversation
+    }
+
     /// The next command to type, if the shell is waiting for one; it is
     /// recorded as typed.
     fn type_next(&mut self) -> Option<&'s str> {
@@ -553,6 +689,7 @@ impl<'s> Conversation<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::transcript::LineKind;
 
     fn spec(commands: &[&str]) -> SessionSpec {
         SessionSpec {
@@ -563,6 +700,7 @@ mod tests {
             cpus: 1,
             output_cap: 1 << 20,
             start_timeout: None,
+            snapshot: None,
         }
     }
 
@@ -602,6 +740,45 @@ mod tests {
         assert!(!conv.silent_since_echo());
         run(&mut conv, &["sertests starting\n"]);
         assert!(!conv.silent_since_echo());
+    }
+
+    #[test]
+    fn a_restored_vm_types_the_rest_at_once_and_its_transcript_reads_as_one_session() {
+        let mut spec = spec(&["usertests -w", "-k t1 sbrkarg"]);
+        spec.done = Regex::new(r"^ALL TESTS PASSED \[t1\]$").ok();
+        let from = Continued {
+            raw: b"init: starting sh\n$ usertests -w\nusertests: waiting for arguments\n".to_vec(),
+            typed: vec!["usertests -w".to_string()],
+        };
+        let mut conv = Conversation::continuing(&spec, &from);
+        // The program waits: no prompt is needed for what it reads.
+        assert_eq!(conv.type_next(), Some("-k t1 sbrkarg"));
+        assert_eq!(conv.type_next(), None);
+        assert_eq!(conv.end(false), None);
+        conv.feed(b"-k t1 sbrkarg\ntest sbrkarg: OK [t1]\n");
+        assert_eq!(conv.end(false), None);
+        conv.feed(b"ALL TESTS PASSED [t1]\n");
+        assert_eq!(conv.end(false), Some(SessionEnd::Completed));
+        let (raw, typed) = conv.into_parts();
+        let transcript = Transcript::new(raw, &typed);
+        let lines: Vec<(&str, bool)> = transcript
+            .lines()
+            .iter()
+            .map(|l| (l.text.as_str(), l.kind == LineKind::Input))
+            .collect();
+        // The snapshot's boot and setup, then this VM's own part. What the
+        // program read is its echo, with no prompt before it.
+        assert_eq!(
+            lines,
+            [
+                ("init: starting sh", false),
+                ("$ usertests -w", true),
+                ("usertests: waiting for arguments", false),
+                ("-k t1 sbrkarg", false),
+                ("test sbrkarg: OK [t1]", false),
+                ("ALL TESTS PASSED [t1]", false),
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,12 @@
 //! `usertests` runs every test, `usertests NAME...` the named ones (in that
 //! order), `usertests -l` lists the names. `-k TOKEN` appends ` [TOKEN]` to
 //! every verdict line (see `user::harness`); `-t` also prints how many clock
-//! ticks each test took.
+//! ticks each test took. `usertests -w` counts the free pages first, says
+//! `usertests: waiting for arguments`, and then reads the rest of its
+//! command line (`-k TOKEN NAME...`) as one line from standard input: the
+//! grader snapshots the machine while it waits, once per grading, and starts
+//! each test's VM from there, so that no VM boots or makes that first count
+//! itself.
 //!
 //! Each test is a function run in a child process of its own: it passes if
 //! the child exits with status 0, and a test that fails (or crashes, or is
@@ -44,7 +49,7 @@ mod probe;
 mod procs;
 
 use user::harness::{self, NPROC, Reporter};
-use user::{Args, ByteStr, eprintln, println};
+use user::{Args, ByteStr, StaticCell, eprintln, println};
 
 user::entry!(main);
 
@@ -185,6 +190,9 @@ struct Options {
     list: bool,
     /// `-t`: report each test's (and each free-page count's) duration.
     timing: bool,
+    /// `-w`: count first, then read the rest of the command line from
+    /// standard input.
+    wait: bool,
     /// Indices into `TESTS` of the tests named, in order (none: all).
     chosen: [usize; MAX_CHOSEN],
     nchosen: usize,
@@ -194,9 +202,17 @@ struct Options {
 /// in all).
 const MAX_CHOSEN: usize = 32;
 
+const USAGE: &str = "usage: usertests [-k TOKEN] [-t] [-l] [-w] [NAME...]";
+
+/// What `-w` prints once it waits for the rest of its command line.
+const WAITING: &str = "usertests: waiting for arguments";
+
+/// The line `-w` reads: xv6's console gives at most this much at once.
+static LINE: StaticCell<[u8; 128]> = StaticCell::new([0; 128]);
+
 fn main(args: Args) -> i32 {
-    let Some(opts) = parse(args) else {
-        eprintln!("usage: usertests [-k TOKEN] [-t] [-l] [NAME...]");
+    let Some(mut opts) = parse(args.iter().skip(1).map(|a| a.to_bytes())) else {
+        eprintln!("{USAGE}");
         return 2;
     };
     if opts.list {
@@ -205,9 +221,6 @@ fn main(args: Args) -> i32 {
         }
         return 0;
     }
-    // The program's own name, not argv[0]: the grader runs it under a
-    // random one.
-    let report = Reporter::start("usertests", opts.token);
     // Process slots and free pages as they are before any test: afterwards
     // both must come back.
     let slots = harness::spare_processes(NPROC);
@@ -215,6 +228,27 @@ fn main(args: Args) -> i32 {
     // next count.
     let mut fresh = count_free(opts.timing);
     let free0 = fresh;
+    if opts.wait {
+        println!("{WAITING}");
+        let line = LINE.take();
+        let Some(rest) = read_line(line) else {
+            eprintln!("usertests: -w: no arguments on standard input");
+            return 2;
+        };
+        let timing = opts.timing;
+        let more = parse(rest.split(|&b| b == b' ').filter(|w| !w.is_empty()));
+        let Some(more) = more.filter(|m| !m.list && !m.wait) else {
+            eprintln!("{USAGE}");
+            return 2;
+        };
+        opts = Options {
+            timing: timing || more.timing,
+            ..more
+        };
+    }
+    // The program's own name, not argv[0]: the grader runs it under a
+    // random one.
+    let report = Reporter::start("usertests", opts.token);
 
     // No names means every test, in table order.
     let every: [usize; TESTS.len()] = core::array::from_fn(|i| i);
@@ -303,21 +337,37 @@ fn count_free(timing: bool) -> Option<harness::FreePages> {
     count
 }
 
-/// Parses the command line; `None` means a usage error (which has been
-/// explained on standard error when it is more than a bad option).
-fn parse(args: Args) -> Option<Options> {
+/// Reads one line from standard input into `buf`, without its newline;
+/// `None` at end of file or for a line longer than `buf`.
+fn read_line(buf: &'static mut [u8]) -> Option<&'static [u8]> {
+    let mut len = 0;
+    while len < buf.len() {
+        match user::read(0, &mut buf[len..len + 1]) {
+            Ok(1) if buf[len] == b'\n' => return Some(&buf[..len]),
+            Ok(1) => len += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Parses the command line's arguments (after the program's name); `None`
+/// means a usage error (which has been explained on standard error when it
+/// is more than a bad option).
+fn parse(args: impl Iterator<Item = &'static [u8]>) -> Option<Options> {
     let mut opts = Options {
         token: None,
         list: false,
         timing: false,
+        wait: false,
         chosen: [0; MAX_CHOSEN],
         nchosen: 0,
     };
-    let mut rest = args.iter().skip(1);
+    let mut rest = args;
     while let Some(arg) = rest.next() {
-        match arg.to_bytes() {
+        match arg {
             b"-k" => {
-                let token = rest.next()?.to_bytes();
+                let token = rest.next()?;
                 if !harness::valid_token(token) {
                     eprintln!("usertests: bad token for -k");
                     return None;
@@ -326,6 +376,7 @@ fn parse(args: Args) -> Option<Options> {
             }
             b"-l" => opts.list = true,
             b"-t" => opts.timing = true,
+            b"-w" => opts.wait = true,
             name if name.starts_with(b"-") => return None,
             name => {
                 let Some(i) = TESTS.iter().position(|t| t.name.as_bytes() == name) else {
