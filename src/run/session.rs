@@ -63,7 +63,7 @@ pub struct SessionSpec {
 }
 
 /// How a session starts from a snapshot (see [`crate::run::snapshot`]).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FromSnapshot {
     /// What the snapshot's VM types at its prompt: the program (under its
     /// name on the image) with `-w`.
@@ -217,20 +217,17 @@ pub(crate) async fn run_to_snapshot(
     spec: &SessionSpec,
     cancel: &CancellationToken,
     save: futures::future::BoxFuture<'_, bool>,
-) -> Result<Option<(SessionOutcome, Continued)>, SessionError> {
+) -> Result<Option<Continued>, SessionError> {
     let hooks = Hooks {
         begin: None,
         end: Some(save),
     };
     match run_vm(machine, Conversation::new(spec), cancel, &mut (), hooks).await? {
-        Ran::Ended(outcome, true) if outcome.end == SessionEnd::Completed => {
-            let continued = Continued {
-                raw: outcome.transcript.raw().to_vec(),
-                // A snapshot's VM completes once its last command waits.
-                typed: spec.commands.clone(),
-            };
-            Ok(Some((outcome, continued)))
-        }
+        Ran::Ended(outcome, true) if outcome.end == SessionEnd::Completed => Ok(Some(Continued {
+            raw: outcome.transcript.raw().to_vec(),
+            // A snapshot's VM completes once its last command waits.
+            typed: spec.commands.clone(),
+        })),
         _ => Ok(None),
     }
 }

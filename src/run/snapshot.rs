@@ -67,8 +67,6 @@ pub struct Snapshot {
     continued: Continued,
     /// Sockets of restored VMs, numbered.
     next: AtomicUsize,
-    /// How long the saving VM took, boot included.
-    pub duration: Duration,
 }
 
 impl Drop for Snapshot {
@@ -121,8 +119,7 @@ impl Snapshot {
         };
         let mut state = Vec::new();
         let save = save(&qmp, &out, &mut state).map(|r| r.is_ok()).boxed();
-        let Some((outcome, continued)) = run_to_snapshot(&saving, &spec, cancel, save).await?
-        else {
+        let Some(continued) = run_to_snapshot(&saving, &spec, cancel, save).await? else {
             return remove(None);
         };
         // The waiting line must be the last thing printed: anything after it
@@ -136,7 +133,6 @@ impl Snapshot {
             state,
             continued,
             next: AtomicUsize::new(0),
-            duration: outcome.duration,
         }))
     }
 
