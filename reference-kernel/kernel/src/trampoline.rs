@@ -73,11 +73,12 @@ uservec:
     # fetch the kernel page table address, from p->trapframe->kernel_satp.
     ld t1, 0(a0)
 
-    # wait for any previous memory operations to complete, so that
-    # they use the user page table.
-    sfence.vma zero, zero
-
-    # install the kernel page table.
+    # install the kernel page table. No fence before the switch (the 2020
+    # edition of xv6 has none either): nothing this hart did under the user
+    # page table needs ordering against the kernel's, and the fence after
+    # the switch drops the user's translations. Under QEMU each sfence.vma
+    # flushes the whole TLB and the translated-code jump cache, so a fence
+    # per trap direction is a cost every test pays.
     csrw satp, t1
 
     # flush now-stale user entries from the TLB.
@@ -95,7 +96,6 @@ userret:
     # a0: user page table, for satp.
 
     # switch to the user page table.
-    sfence.vma zero, zero
     csrw satp, a0
     sfence.vma zero, zero
 
